@@ -1,0 +1,55 @@
+# Two commands on a fresh machine: `make run` and `make test`. Everything else is optional.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+E2E_DIR := tests/e2e/better_auth
+
+.PHONY: help setup run test test-e2e lint format bench lock superuser token clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+# The virtualenv is (re)installed only when a lock file changed.
+$(STAMP): requirements/dev.txt requirements/main.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements/dev.txt
+	$(BIN)/python -m pip check
+	@touch $(STAMP)
+
+.env:
+	@$(PYTHON) scripts/write_dev_env.py .env
+
+setup: $(STAMP) .env ## create or refresh .venv from the lock files and write a dev .env if none exists
+
+run: setup ## migrate and serve on 127.0.0.1:$(PORT) (SQLite unless DATABASE_URL says otherwise)
+	$(BIN)/python manage.py migrate --no-input
+	@$(BIN)/python manage.py mint_token --help-curl --port $(PORT) || true
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+test: setup ## run the whole suite (the e2e tests too when node and npm are installed)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DJANGO_DEBUG=1 $(BIN)/mypy .
+
+format: setup ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+lock: setup ## recompile the hash-pinned requirement files from pyproject.toml
+	$(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --python-platform linux --no-header --quiet -o requirements/main.txt
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 --python-platform linux --no-header --quiet -o requirements/dev.txt
+
+superuser: setup ## create an admin user for /admin/
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py createsuperuser
+
+clean: ## remove the virtualenv and caches (keeps .env and db.sqlite3)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(E2E_DIR)/node_modules

@@ -1,0 +1,70 @@
+"""Tiny typed readers for environment variables; every error names the variable."""
+
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+_MISSING = object()
+
+
+def _raw(name: str) -> str | None:
+    value = os.environ.get(name)
+    return None if value is None else value.strip()
+
+
+def env_str(name: str, *, default: object = _MISSING) -> str:
+    """The variable as a string; without a default (or with ``None``) it is required."""
+    value = _raw(name)
+    if value is not None and value != "":
+        return value
+    if default is _MISSING or default is None:
+        raise ImproperlyConfigured(f"{name} must be set (see .env.example).")
+    return str(default)
+
+
+def env_bool(name: str, *, default: bool) -> bool:
+    value = _raw(name)
+    if value is None:
+        return default
+    lowered = value.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {value!r}.")
+
+
+def env_int(name: str, *, default: int, minimum: int | None = None) -> int:
+    value = _raw(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}.") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {number}.")
+    return number
+
+
+def env_float(name: str, *, default: float, minimum: float | None = None) -> float:
+    value = _raw(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}.") from None
+    if number != number or (minimum is not None and number < minimum):  # NaN or too small
+        raise ImproperlyConfigured(f"{name} must be a number of at least {minimum}, got {value!r}.")
+    return number
+
+
+def env_list(name: str, *, default: list[str] | None = None) -> list[str]:
+    """A comma-separated list; blanks are dropped."""
+    value = _raw(name)
+    if value is None:
+        return list(default or [])
+    return [item.strip() for item in value.split(",") if item.strip()]

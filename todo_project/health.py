@@ -1,0 +1,42 @@
+"""/api/health (liveness, touches nothing) and /api/ready (pings the database only)."""
+
+from http import HTTPStatus
+
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, HttpResponse
+from ninja import Router, Schema
+
+router = Router(tags=["health"])
+
+READY_RETRY_AFTER_SECONDS = 5
+
+
+class StatusOut(Schema):
+    status: str
+
+
+class DetailOut(Schema):
+    detail: str
+
+
+@router.get("/health", auth=None, response=StatusOut, summary="Liveness")
+def health(request: HttpRequest) -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/ready",
+    auth=None,
+    response={HTTPStatus.OK: StatusOut, HTTPStatus.SERVICE_UNAVAILABLE: DetailOut},
+    summary="Readiness: the database answers",
+)
+def ready(request: HttpRequest, response: HttpResponse) -> tuple[int, dict[str, str]]:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        # Drop the broken connection so the next probe reconnects instead of reusing it.
+        connection.close_if_unusable_or_obsolete()
+        response["Retry-After"] = str(READY_RETRY_AFTER_SECONDS)
+        return HTTPStatus.SERVICE_UNAVAILABLE, {"detail": "The database is unreachable."}
+    return HTTPStatus.OK, {"status": "ok"}

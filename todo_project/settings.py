@@ -1,0 +1,177 @@
+"""The only module that reads the environment (and ``.env``); see CONTRACT §3."""
+
+from pathlib import Path
+
+import dj_database_url
+import django_stubs_ext
+from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
+
+from todo_project.env import env_bool, env_float, env_int, env_list, env_str
+
+# Lets annotations such as ModelAdmin[Task] and QuerySet[Task] work at runtime.
+django_stubs_ext.monkeypatch()
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# The real environment wins over .env; DJANGO_ENV_FILE=/dev/null ignores the file.
+load_dotenv(env_str("DJANGO_ENV_FILE", default=str(BASE_DIR / ".env")), override=False)
+
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = env_str(
+    "DJANGO_SECRET_KEY", default="django-insecure-dev-only-not-secret" if DEBUG else None
+)
+ALLOWED_HOSTS = env_list(
+    "DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
+)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "ninja",
+    "authbridge",
+    "tasks",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "todo_project.urls"
+WSGI_APPLICATION = "todo_project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- database: SQLite by default, PostgreSQL (psycopg 3) in production -----------------
+SQLITE_URL = f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+DATABASE_URL = env_str("DATABASE_URL", default=SQLITE_URL)
+try:
+    _db = dj_database_url.parse(DATABASE_URL)
+except ValueError as exc:  # unknown scheme or unparsable URL
+    raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # IMMEDIATE avoids "database is locked" on concurrent writers; WAL lets readers run meanwhile.
+    _db["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+else:
+    _db["CONN_MAX_AGE"] = env_int("DJANGO_CONN_MAX_AGE", default=600, minimum=0)
+    _db["CONN_HEALTH_CHECKS"] = True
+    _db.setdefault("OPTIONS", {})["connect_timeout"] = env_int(
+        "DATABASE_CONNECT_TIMEOUT", default=5, minimum=1
+    )
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- static files: whitenoise serves the admin's and the API docs' assets under gunicorn ---
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# --- request limits (CONTRACT §8): bodies over 64 KiB answer 413 -----------------------
+DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+
+# --- security: safe by default outside debug; `manage.py check --deploy` is clean --------
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+# Load balancers probe over plain HTTP; a redirect would read as "down".
+SECURE_REDIRECT_EXEMPT = [r"^api/health$", r"^api/ready$"]
+if env_bool("DJANGO_BEHIND_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", default=0 if DEBUG else 31_536_000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", default=True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+# --- CORS: the frontend origins (CONTRACT §3) -------------------------------------------
+CORS_ALLOWED_ORIGINS = env_list(
+    "CORS_ALLOWED_ORIGINS", default=["http://localhost:3000"] if DEBUG else []
+)
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_HEADERS = (
+    "accept",
+    "authorization",
+    "content-type",
+    "idempotency-key",
+    "if-match",
+    "if-none-match",
+)
+CORS_EXPOSE_HEADERS = ("etag", "location", "retry-after", "www-authenticate")
+CORS_PREFLIGHT_MAX_AGE = 600
+
+# --- Better Auth token verification (CONTRACT §2, §3); read by authbridge.config ---------
+BETTER_AUTH_URL = env_str("BETTER_AUTH_URL", default="")
+BETTER_AUTH_JWKS_URL = env_str("BETTER_AUTH_JWKS_URL", default="")
+BETTER_AUTH_JWKS = env_str("BETTER_AUTH_JWKS", default="")
+BETTER_AUTH_SECRET = env_str("BETTER_AUTH_SECRET", default="")
+BETTER_AUTH_SECRETS = env_str("BETTER_AUTH_SECRETS", default="")
+BETTER_AUTH_ISSUER = env_str("BETTER_AUTH_ISSUER", default="")
+BETTER_AUTH_AUDIENCE = env_list("BETTER_AUTH_AUDIENCE")
+JWT_LEEWAY_SECONDS = env_int("JWT_LEEWAY_SECONDS", default=10, minimum=0)
+JWKS_CACHE_SECONDS = env_float("JWKS_CACHE_SECONDS", default=300.0, minimum=0.0)
+JWKS_REFRESH_COOLDOWN_SECONDS = env_float(
+    "JWKS_REFRESH_COOLDOWN_SECONDS", default=30.0, minimum=0.0
+)
+JWKS_TIMEOUT_SECONDS = env_float("JWKS_TIMEOUT_SECONDS", default=3.0, minimum=0.1)
+
+# --- logging: refusals at INFO, key fetch failures at WARNING; never a token --------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", default="INFO")},
+}
