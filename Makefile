@@ -28,6 +28,7 @@ setup: $(STAMP) .env ## create or refresh .venv from the lock files and write a 
 
 run: setup ## migrate and serve on 127.0.0.1:$(PORT) (SQLite unless DATABASE_URL says otherwise)
 	$(BIN)/python manage.py migrate --no-input
+	@$(BIN)/python manage.py collectstatic --no-input -v 0
 	@$(BIN)/python manage.py mint_token --help-curl --port $(PORT) || true
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 

@@ -4,7 +4,7 @@ from http import HTTPStatus
 
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 router = Router(tags=["health"])
 
@@ -30,7 +30,7 @@ def health(request: HttpRequest) -> dict[str, str]:
     response={HTTPStatus.OK: StatusOut, HTTPStatus.SERVICE_UNAVAILABLE: DetailOut},
     summary="Readiness: the database answers",
 )
-def ready(request: HttpRequest, response: HttpResponse) -> tuple[int, dict[str, str]]:
+def ready(request: HttpRequest, response: HttpResponse) -> Status[dict[str, str]]:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -38,5 +38,5 @@ def ready(request: HttpRequest, response: HttpResponse) -> tuple[int, dict[str, 
         # Drop the broken connection so the next probe reconnects instead of reusing it.
         connection.close_if_unusable_or_obsolete()
         response["Retry-After"] = str(READY_RETRY_AFTER_SECONDS)
-        return HTTPStatus.SERVICE_UNAVAILABLE, {"detail": "The database is unreachable."}
-    return HTTPStatus.OK, {"status": "ok"}
+        return Status(HTTPStatus.SERVICE_UNAVAILABLE, {"detail": "The database is unreachable."})
+    return Status(HTTPStatus.OK, {"status": "ok"})

@@ -1,0 +1,119 @@
+"""Bad configuration stops the start naming the variable; production passes check --deploy."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+PRODUCTION_ENV = {
+    "DJANGO_SECRET_KEY": "x" * 60 + "production-only-secret-key-with-enough-entropy",
+    "DJANGO_ALLOWED_HOSTS": "api.example.com",
+    "BETTER_AUTH_URL": "https://app.example.com",
+    "CORS_ALLOWED_ORIGINS": "https://app.example.com",
+}
+
+
+def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run manage.py in a clean environment: no .env, none of the developer's variables."""
+    base = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("DJANGO_", "BETTER_AUTH_", "JWT_", "JWKS_", "CORS_", "DATABASE_"))
+    }
+    base.update(DJANGO_ENV_FILE=os.devnull, DJANGO_SETTINGS_MODULE="todo_project.settings")
+    base.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_production_without_secret_key_refuses_to_start() -> None:
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "DJANGO_SECRET_KEY"}
+    result = run_manage("check", **env)
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_debug_mode_starts_without_secret_key() -> None:
+    result = run_manage("check", DJANGO_DEBUG="1", BETTER_AUTH_SECRET="s" * 32)
+    assert result.returncode == 0, result.stderr
+
+
+def test_check_deploy_is_clean_with_production_environment() -> None:
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout
+
+
+def test_check_deploy_flags_debug_mode() -> None:
+    result = run_manage(
+        "check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV, DJANGO_DEBUG="1"
+    )
+    assert result.returncode != 0
+    assert "security.W018" in result.stderr  # DEBUG on in deployment
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        pytest.param("DJANGO_DEBUG", "maybe", "DJANGO_DEBUG must be a boolean", id="bool"),
+        pytest.param(
+            "JWT_LEEWAY_SECONDS", "ten", "JWT_LEEWAY_SECONDS must be an integer", id="int"
+        ),
+        pytest.param("JWT_LEEWAY_SECONDS", "-1", "JWT_LEEWAY_SECONDS must be at least 0", id="neg"),
+        pytest.param("JWKS_TIMEOUT_SECONDS", "soon", "JWKS_TIMEOUT_SECONDS must be", id="float"),
+        pytest.param("DATABASE_URL", "mysqlx://nope", "DATABASE_URL is not a valid", id="db-url"),
+    ],
+)
+def test_unparsable_value_stops_start_naming_the_variable(
+    variable: str, value: str, message: str
+) -> None:
+    env = {**PRODUCTION_ENV, variable: value}
+    result = run_manage("check", **env)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr.splitlines()[-1]
+
+
+def test_database_url_selects_postgresql_with_persistent_health_checked_connections() -> None:
+    code = (
+        "from django.conf import settings as s; d = s.DATABASES['default'];"
+        "print(d['ENGINE'], d['NAME'], d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'])"
+    )
+    result = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        code,
+        **PRODUCTION_ENV,
+        DATABASE_URL="postgres://u@db.internal:5432/todo",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.db.backends.postgresql", "todo", "600", "True"]
+
+
+def test_real_environment_wins_over_env_file(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("DJANGO_DEBUG=1\nCORS_ALLOWED_ORIGINS=http://from-file:3000\n")
+    code = "from django.conf import settings as s; print(s.DEBUG, s.CORS_ALLOWED_ORIGINS)"
+    result = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        code,
+        DJANGO_ENV_FILE=str(env_file),
+        CORS_ALLOWED_ORIGINS="http://from-env:3000",
+        BETTER_AUTH_SECRET="s" * 32,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True ['http://from-env:3000']"
