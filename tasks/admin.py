@@ -1,7 +1,7 @@
 """Admin for inspecting task data: the one place allowed an unscoped queryset."""
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -22,7 +22,7 @@ class TaskAdmin(admin.ModelAdmin[Task]):
     list_filter = ("completed", "priority", "due_date", "created_at", "updated_at")
     search_fields = ("title", "description", "=user_id")
     date_hierarchy = "created_at"
-    readonly_fields = ("created_at", "updated_at")
+    readonly_fields = ("created_at", "updated_at", "version")
     ordering = ("-created_at", "-id")
     list_per_page = 50
     show_full_result_count = False  # a COUNT(*) over every user's tasks on each page is wasted work
@@ -39,6 +39,8 @@ class TaskAdmin(admin.ModelAdmin[Task]):
     def _set_completed(
         self, request: HttpRequest, queryset: QuerySet[Task], *, completed: bool
     ) -> None:
-        # update() skips save(), so updated_at (auto_now) must be set by hand.
-        count = queryset.update(completed=completed, updated_at=timezone.now())
+        # update() skips save(): set updated_at (auto_now) and bump the ETag's version by hand.
+        count = queryset.update(
+            completed=completed, updated_at=timezone.now(), version=F("version") + 1
+        )
         self.message_user(request, f"{count} task(s) updated.", messages.SUCCESS)

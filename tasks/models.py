@@ -1,14 +1,19 @@
 """Task and its user-scoped manager: every query a request runs starts from ``for_user``."""
 
+import datetime
 from typing import Any, ClassVar
 
 from django.db import models
-from django.db.models.functions import Length, Trim
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Length, Lower, Trim
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
+from django.utils import timezone
 
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 1000
 USER_ID_MAX_LENGTH = 255
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+ORDERING_FIELDS = ("created_at", "updated_at", "title", "due_date", "priority")
 
 
 class Priority(models.TextChoices):
@@ -17,12 +22,49 @@ class Priority(models.TextChoices):
     HIGH = "high", "High"
 
 
+# Ranks, not the stored strings: "high" < "low" < "medium" alphabetically.
+PRIORITY_RANK = Case(
+    When(priority=Priority.LOW, then=Value(0)),
+    When(priority=Priority.MEDIUM, then=Value(1)),
+    default=Value(2),
+    output_field=models.IntegerField(),
+)
+
+
 class TaskQuerySet(models.QuerySet["Task"]):
     def pending(self) -> "TaskQuerySet":
         return self.filter(completed=False)
 
     def completed(self) -> "TaskQuerySet":
         return self.filter(completed=True)
+
+    def with_status(self, status: str) -> "TaskQuerySet":
+        """``all``, ``pending`` or ``completed``."""
+        return {"pending": self.pending, "completed": self.completed}.get(status, self.all)()
+
+    def search(self, text: str) -> "TaskQuerySet":
+        return self.filter(Q(title__icontains=text) | Q(description__icontains=text))
+
+    def due_between(
+        self, *, after: datetime.date | None = None, before: datetime.date | None = None
+    ) -> "TaskQuerySet":
+        """Both bounds inclusive; a bound excludes tasks without a due date."""
+        tasks = self if after is None else self.filter(due_date__gte=after)
+        return tasks if before is None else tasks.filter(due_date__lte=before)
+
+    def ordered_by(self, key: str) -> "TaskQuerySet":
+        """``key``: one of ORDERING_FIELDS, optionally with ``-``; ties go by id (stable pages)."""
+        name = key.removeprefix("-")
+        if name not in ORDERING_FIELDS:
+            raise ValueError(f"unknown ordering {key!r}")
+        descending = key.startswith("-")
+        if name == "due_date":
+            # Tasks without a due date sort last either way.
+            primary = F(name).desc(nulls_last=True) if descending else F(name).asc(nulls_last=True)
+        else:
+            expression = {"priority": PRIORITY_RANK, "title": Lower("title")}.get(name, F(name))
+            primary = expression.desc() if descending else expression.asc()
+        return self.order_by(primary, "-id" if descending else "id")
 
 
 class TaskManager(models.Manager["Task"]):
@@ -45,6 +87,8 @@ class Task(models.Model):
     due_date = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Bumped on every change; the ETag is built from it (timestamps can collide).
+    version = models.PositiveBigIntegerField(default=1, editable=False)
 
     objects: ClassVar[TaskManager] = TaskManager()
 
@@ -76,6 +120,9 @@ class Task(models.Model):
             models.CheckConstraint(
                 condition=GreaterThan(Length("user_id"), 0), name="task_user_id_not_blank"
             ),
+            models.CheckConstraint(
+                condition=models.Q(version__gte=1), name="task_version_positive"
+            ),
         )
 
     def __str__(self) -> str:
@@ -83,4 +130,36 @@ class Task(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.title = self.title.strip()
+        if not self._state.adding:
+            self.version += 1  # the admin's edits change the ETag too
         super().save(*args, **kwargs)
+
+
+class IdempotencyRecordManager(models.Manager["IdempotencyRecord"]):
+    def for_user(self, user_id: str) -> models.QuerySet["IdempotencyRecord"]:
+        if not user_id:
+            raise ValueError("a user id is required")
+        return self.filter(user_id=user_id)
+
+
+class IdempotencyRecord(models.Model):
+    """The first 201 answer to a POST with an ``Idempotency-Key`` (CONTRACT §8), per user."""
+
+    user_id = models.CharField(max_length=USER_ID_MAX_LENGTH)
+    key = models.CharField(max_length=IDEMPOTENCY_KEY_MAX_LENGTH)
+    request_hash = models.CharField(max_length=64, help_text="SHA-256 of the canonical body.")
+    task_id = models.BigIntegerField(help_text="No foreign key: a replay outlives the task.")
+    response_body = models.JSONField()
+    etag = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects: ClassVar[IdempotencyRecordManager] = IdempotencyRecordManager()
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(fields=("user_id", "key"), name="idempotency_user_key"),
+        )
+        indexes = (models.Index(fields=("user_id", "created_at"), name="idempotency_user_age"),)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.key}"

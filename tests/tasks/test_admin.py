@@ -88,6 +88,7 @@ def test_bulk_actions(
         task.refresh_from_db()
         assert task.completed is completed
         assert task.updated_at > before[task.pk]
+        assert task.version == 2  # the ETag changes too
 
 
 def test_anonymous_users_are_sent_to_login(client: Client) -> None:
