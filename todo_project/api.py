@@ -3,6 +3,7 @@
 from ninja import NinjaAPI
 
 from todo_project import health
+from todo_project.errors import register_error_handlers
 
 api = NinjaAPI(
     title="Todo API",
@@ -11,3 +12,4 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 api.add_router("/", health.router)
+register_error_handlers(api)

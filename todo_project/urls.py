@@ -7,3 +7,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]
+
+# JSON instead of HTML for errors Django answers itself under /api/ (unknown path, crash).
+handler400 = "todo_project.errors.bad_request"
+handler404 = "todo_project.errors.page_not_found"
+handler500 = "todo_project.errors.server_error"

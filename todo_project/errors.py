@@ -1,0 +1,85 @@
+"""JSON for every error under /api/: Ninja's exception handlers and Django's handler400/404/500.
+
+Auth refusals (401/403/503) are mapped by ``authbridge.auth.register_auth_errors``; Ninja's own
+defaults already give ``{"detail": [...]}`` for 422 and ``{"detail": "..."}`` for ``HttpError``.
+"""
+
+import logging
+from http import HTTPStatus
+
+from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
+from django.db import OperationalError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
+from django.views import defaults
+from ninja import NinjaAPI
+
+logger = logging.getLogger(__name__)
+
+NOT_FOUND = "Not Found"
+BAD_REQUEST = "The request could not be read."
+TOO_LARGE = "The request body is larger than 64 KiB."
+SERVER_ERROR = "Internal server error."
+DATABASE_UNAVAILABLE = "The database is unreachable."
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def _detail(status: HTTPStatus, detail: str) -> JsonResponse:
+    return JsonResponse({"detail": detail}, status=status)
+
+
+def error_response(exc: Exception) -> HttpResponse:
+    """The JSON answer for an exception no more specific handler took; never a traceback."""
+    if isinstance(exc, Http404):
+        # Always the same body: another user's task must look exactly like a missing one.
+        return _detail(HTTPStatus.NOT_FOUND, NOT_FOUND)
+    if isinstance(exc, RequestDataTooBig):
+        return _detail(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, TOO_LARGE)
+    if isinstance(exc, BadRequest | SuspiciousOperation | UnreadablePostError):
+        return _detail(HTTPStatus.BAD_REQUEST, BAD_REQUEST)
+    if isinstance(exc, OperationalError):
+        logger.warning("database unavailable: %s", exc)
+        response = _detail(HTTPStatus.SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
+    logger.error("unhandled error", exc_info=exc)
+    return _detail(HTTPStatus.INTERNAL_SERVER_ERROR, SERVER_ERROR)
+
+
+def register_error_handlers(api: NinjaAPI) -> None:
+    """404, 413, 400 (unreadable body), 503 (database) and a JSON 500 for everything else."""
+
+    def handle(request: HttpRequest, exc: Exception | type[Exception]) -> HttpResponse:
+        # Ninja's signature allows an exception class; what arrives is always an instance.
+        return error_response(exc if isinstance(exc, Exception) else exc())
+
+    for exc_class in (
+        Http404, RequestDataTooBig, BadRequest, SuspiciousOperation, UnreadablePostError,
+        OperationalError, Exception,
+    ):  # fmt: skip
+        api.add_exception_handler(exc_class, handle)
+
+
+def is_api(request: HttpRequest) -> bool:
+    return request.path_info == "/api" or request.path_info.startswith("/api/")
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's handler400; RequestDataTooBig arrives here when read outside a Ninja operation."""
+    if not is_api(request):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        return _detail(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, TOO_LARGE)
+    return _detail(HTTPStatus.BAD_REQUEST, BAD_REQUEST)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's handler404: an unknown path under /api/ gets the same body as a missing task."""
+    if not is_api(request):
+        return defaults.page_not_found(request, exception)
+    return _detail(HTTPStatus.NOT_FOUND, NOT_FOUND)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if not is_api(request):
+        return defaults.server_error(request)
+    return _detail(HTTPStatus.INTERNAL_SERVER_ERROR, SERVER_ERROR)
