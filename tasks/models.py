@@ -85,8 +85,9 @@ class Task(models.Model):
     completed = models.BooleanField(default=False)
     priority = models.CharField(max_length=6, choices=Priority.choices, default=Priority.MEDIUM)
     due_date = models.DateField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    # Set in save() rather than auto_now: a new task's two timestamps are then equal.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
     # Bumped on every change; the ETag is built from it (timestamps can collide).
     version = models.PositiveBigIntegerField(default=1, editable=False)
 
@@ -130,7 +131,10 @@ class Task(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.title = self.title.strip()
-        if not self._state.adding:
+        if self._state.adding:
+            self.updated_at = self.created_at
+        else:
+            self.updated_at = timezone.now()
             self.version += 1  # the admin's edits change the ETag too
         super().save(*args, **kwargs)
 

@@ -154,14 +154,14 @@ def create_task(
             cutoff = timezone.now() - IDEMPOTENCY_WINDOW
             IdempotencyRecord.objects.for_user(user_id).filter(created_at__lt=cutoff).delete()
             created = _insert(user_id=user_id, fields=fields)
-            IdempotencyRecord.objects.create(
+            IdempotencyRecord(
                 user_id=user_id,
                 key=key,
                 request_hash=digest,
                 task_id=created.task_id,
                 response_body=created.body,
                 etag=created.etag,
-            )
+            ).save()
     except IntegrityError:
         # A concurrent request with the same key committed first; our task was rolled back.
         replayed = _replay(user_id=user_id, key=key, digest=digest)
