@@ -70,3 +70,15 @@ def test_django_handlers_outside_api_are_djangos() -> None:
     request = RequestFactory().get("/admin/x")
     assert errors.server_error(request)["Content-Type"].startswith("text/html")
     assert errors.bad_request(request, BadRequest())["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("raw", [b'"title"', b"[]", b"null", b"17"])
+def test_bodies_must_be_json_objects(raw: bytes) -> None:
+    request = RequestFactory().post("/api/x", raw, content_type="application/json")
+    with pytest.raises(ValueError, match="JSON object"):
+        errors.JsonObjectParser().parse_body(request)
+
+
+def test_json_objects_parse() -> None:
+    request = RequestFactory().post("/api/x", b'{"title": "x"}', content_type="application/json")
+    assert errors.JsonObjectParser().parse_body(request) == {"title": "x"}

@@ -3,13 +3,14 @@
 from ninja import NinjaAPI
 
 from todo_project import health
-from todo_project.errors import register_error_handlers
+from todo_project.errors import JsonObjectParser, register_error_handlers
 
 api = NinjaAPI(
     title="Todo API",
     version="1.0.0",
     description="Multi-user tasks for a Better Auth frontend. Send `Authorization: Bearer <JWT>`.",
     urls_namespace="api",
+    parser=JsonObjectParser(),
 )
 api.add_router("/", health.router)
 register_error_handlers(api)

@@ -12,6 +12,8 @@ from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from django.views import defaults
 from ninja import NinjaAPI
+from ninja.parser import Parser
+from ninja.types import DictStrAny
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +45,16 @@ def error_response(exc: Exception) -> HttpResponse:
         return response
     logger.error("unhandled error", exc_info=exc)
     return _detail(HTTPStatus.INTERNAL_SERVER_ERROR, SERVER_ERROR)
+
+
+class JsonObjectParser(Parser):
+    """Bodies must be JSON objects: given ``"x"``, Ninja would read the title as ``"x".title``."""
+
+    def parse_body(self, request: HttpRequest) -> DictStrAny:
+        data = super().parse_body(request)
+        if not isinstance(data, dict):
+            raise ValueError("the request body must be a JSON object")  # Ninja answers 400
+        return data
 
 
 def register_error_handlers(api: NinjaAPI) -> None:
