@@ -29,7 +29,7 @@ setup: $(STAMP) .env ## create or refresh .venv from the lock files and write a 
 run: setup ## migrate and serve on 127.0.0.1:$(PORT) (SQLite unless DATABASE_URL says otherwise)
 	$(BIN)/python manage.py migrate --no-input
 	@$(BIN)/python manage.py collectstatic --no-input -v 0
-	@$(BIN)/python manage.py mint_token --help-curl --port $(PORT) || true
+	@$(BIN)/python manage.py mint_token dev-user --email dev@example.com --name Dev --minutes 120 --curl --port $(PORT)
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: setup ## run the whole suite (the e2e tests too when node and npm are installed)

@@ -174,4 +174,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # Django's own console handler would print every line twice in DEBUG.
+        "django": {"handlers": [], "propagate": True},
+        # Every 401/404 would be a WARNING; authbridge logs refusals at INFO with the reason.
+        "django.request": {"level": "ERROR"},
+    },
 }

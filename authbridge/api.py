@@ -1,0 +1,20 @@
+"""GET /api/me: who the token says the caller is."""
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from authbridge.verify import Identity
+
+router = Router(tags=["me"])
+
+
+class MeOut(Schema):
+    id: str
+    email: str | None
+    name: str | None
+
+
+@router.get("/me", response=MeOut, summary="The signed-in user, from the token's claims")
+def me(request: HttpRequest) -> MeOut:
+    identity: Identity = request.auth  # type: ignore[attr-defined]
+    return MeOut(id=identity.user_id, email=identity.email, name=identity.name)

@@ -1,0 +1,70 @@
+"""System checks: the auth configuration must be usable before the service serves a request."""
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, register
+
+from authbridge.config import parse_secret_list
+from authbridge.keys import JwksError, parse_jwks
+
+MIN_SECRET_LENGTH = 32
+KEY_SOURCE_VARIABLES = (
+    "BETTER_AUTH_URL, BETTER_AUTH_JWKS_URL, BETTER_AUTH_JWKS, BETTER_AUTH_SECRET or "
+    "BETTER_AUTH_SECRETS"
+)
+
+
+def secrets_or_error() -> tuple[list[str], list[CheckMessage]]:
+    secrets = [settings.BETTER_AUTH_SECRET] if settings.BETTER_AUTH_SECRET else []
+    try:
+        secrets += parse_secret_list(settings.BETTER_AUTH_SECRETS)
+    except ValueError as exc:
+        hint = 'Use Better Auth\'s format "version:secret,version:secret", e.g. "2:new,1:old".'
+        return secrets, [
+            Error(f"BETTER_AUTH_SECRETS is malformed: {exc}.", hint=hint, id="authbridge.E003")
+        ]
+    return secrets, []
+
+
+@register("authbridge")
+def check_auth_configuration(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    secrets, errors = secrets_or_error()
+    if not (
+        secrets
+        or settings.BETTER_AUTH_URL
+        or settings.BETTER_AUTH_JWKS_URL
+        or settings.BETTER_AUTH_JWKS
+    ):
+        errors.append(
+            Error(
+                "No way to verify tokens is configured.",
+                hint=f"Set at least one of {KEY_SOURCE_VARIABLES}.",
+                id="authbridge.E001",
+            )
+        )
+    if not settings.DEBUG and any(len(secret) < MIN_SECRET_LENGTH for secret in secrets):
+        errors.append(
+            Error(
+                f"BETTER_AUTH_SECRET / BETTER_AUTH_SECRETS holds a secret shorter than "
+                f"{MIN_SECRET_LENGTH} characters.",
+                hint="Use a long random secret, e.g. `openssl rand -base64 32`.",
+                id="authbridge.E002",
+            )
+        )
+    if settings.BETTER_AUTH_JWKS:
+        try:
+            parse_jwks(json.loads(settings.BETTER_AUTH_JWKS))
+        except (ValueError, JwksError) as exc:
+            errors.append(
+                Error(f"BETTER_AUTH_JWKS is not a usable JWKS: {exc}.", id="authbridge.E004")
+            )
+    for name in ("BETTER_AUTH_URL", "BETTER_AUTH_JWKS_URL"):
+        url = getattr(settings, name)
+        if url and (urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc):
+            errors.append(
+                Error(f"{name} must be an http(s) URL, got {url!r}.", id="authbridge.E005")
+            )
+    return errors

@@ -1,0 +1,99 @@
+"""AuthConfig (frozen) built from django.conf.settings, and the per-process verifier."""
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+from authbridge.keys import FetchedJwks, KeySource, PinnedJwks, parse_jwks
+from authbridge.verify import Verifier
+
+JWKS_PATH = "/api/auth/jwks"
+MAX_JWKS_BYTES = 64_000
+AUTH_SETTING_PREFIXES = ("BETTER_AUTH_", "JWT_", "JWKS_")
+
+
+def parse_secret_list(raw: str) -> tuple[str, ...]:
+    """Better Auth's rotation list ``"2:new,1:old"`` -> ``("new", "old")``; ValueError if bad."""
+    secrets: list[str] = []
+    for entry in (part.strip() for part in raw.split(",")):
+        if not entry:
+            continue
+        version, sep, secret = entry.partition(":")
+        if not sep or not version.strip() or not secret:
+            raise ValueError("each entry must look like version:secret")
+        secrets.append(secret)
+    return tuple(secrets)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthConfig:
+    jwks_url: str
+    pinned_jwks: str
+    secrets: tuple[str, ...]
+    issuer: str
+    audiences: tuple[str, ...]
+    leeway_seconds: int
+    cache_seconds: float
+    cooldown_seconds: float
+    timeout_seconds: float
+
+    @classmethod
+    def from_settings(cls, source: Any = settings) -> "AuthConfig":
+        base_url = source.BETTER_AUTH_URL.rstrip("/")
+        secrets = [source.BETTER_AUTH_SECRET] if source.BETTER_AUTH_SECRET else []
+        secrets += [s for s in parse_secret_list(source.BETTER_AUTH_SECRETS) if s not in secrets]
+        return cls(
+            jwks_url=source.BETTER_AUTH_JWKS_URL or (f"{base_url}{JWKS_PATH}" if base_url else ""),
+            pinned_jwks=source.BETTER_AUTH_JWKS,
+            secrets=tuple(secrets),
+            issuer=source.BETTER_AUTH_ISSUER or base_url,
+            audiences=tuple(source.BETTER_AUTH_AUDIENCE) or ((base_url,) if base_url else ()),
+            leeway_seconds=source.JWT_LEEWAY_SECONDS,
+            cache_seconds=source.JWKS_CACHE_SECONDS,
+            cooldown_seconds=source.JWKS_REFRESH_COOLDOWN_SECONDS,
+            timeout_seconds=source.JWKS_TIMEOUT_SECONDS,
+        )
+
+    def key_source(self) -> KeySource | None:
+        """Pinned keys win over fetching: an operator who pins keys wants no HTTP."""
+        if self.pinned_jwks:
+            return PinnedJwks(parse_jwks(json.loads(self.pinned_jwks)))
+        if self.jwks_url:
+            return FetchedJwks(
+                self.jwks_url,
+                ttl=self.cache_seconds,
+                cooldown=self.cooldown_seconds,
+                timeout=self.timeout_seconds,
+                max_bytes=MAX_JWKS_BYTES,
+            )
+        return None
+
+
+@lru_cache(maxsize=1)
+def get_config() -> AuthConfig:
+    return AuthConfig.from_settings()
+
+
+@lru_cache(maxsize=1)
+def get_verifier() -> Verifier:
+    """Built on first use (never at import), shared by the process's threads with its JWKS cache."""
+    config = get_config()
+    return Verifier(
+        jwks=config.key_source(),
+        secrets=config.secrets,
+        issuer=config.issuer,
+        audiences=config.audiences,
+        leeway_seconds=config.leeway_seconds,
+    )
+
+
+@receiver(setting_changed)
+def reset_on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting.startswith(AUTH_SETTING_PREFIXES):
+        get_config.cache_clear()
+        get_verifier.cache_clear()

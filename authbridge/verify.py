@@ -1,0 +1,152 @@
+"""Verifier.verify(raw) -> Identity: Better Auth JWTs, knowing nothing of requests or Django."""
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+import jwt
+from jwt import exceptions as jwt_errors
+
+from authbridge.errors import AuthError, InvalidToken
+from authbridge.keys import KeySource
+
+logger = logging.getLogger(__name__)
+
+MAX_TOKEN_BYTES = 8 * 1024
+MAX_USER_ID_LENGTH = 255
+HMAC_ALGS = frozenset({"HS256", "HS384", "HS512"})
+ASYMMETRIC_ALGS = frozenset(
+    {"EdDSA", "ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}
+)
+NOT_A_JWT_HINT = (
+    "A JWT is expected, not a Better Auth session token: get one with authClient.token() "
+    "or GET /api/auth/token (jwt() plugin)."
+)
+# PyJWT's claim errors, translated at the boundary; the signature was already good.
+CLAIM_ERRORS: tuple[tuple[type[jwt_errors.PyJWTError], str, str], ...] = (
+    (jwt_errors.ExpiredSignatureError, "The token has expired.", "expired"),
+    (jwt_errors.ImmatureSignatureError, "The token is not valid yet.", "immature"),
+    (jwt_errors.MissingRequiredClaimError, "The token lacks a required claim.", "missing_claim"),
+    (jwt_errors.InvalidSignatureError, "The token signature does not verify.", "bad_signature"),
+    (jwt_errors.DecodeError, "The token is malformed.", "malformed"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    user_id: str  # from "sub"
+    email: str | None
+    name: str | None
+    claims: Mapping[str, Any]
+
+
+def read_header(raw: str) -> dict[str, Any]:
+    """Length cap, shape and header checks that need no key."""
+    if len(raw.encode()) > MAX_TOKEN_BYTES:
+        raise InvalidToken(f"The token is longer than {MAX_TOKEN_BYTES} bytes.", reason="too_long")
+    if raw.count(".") != 2:
+        raise InvalidToken(NOT_A_JWT_HINT, reason="not_a_jwt")
+    try:
+        header = jwt.get_unverified_header(raw)
+    except jwt_errors.PyJWTError as exc:
+        raise InvalidToken("The token is malformed.", reason="malformed") from exc
+    alg = header.get("alg")
+    if not isinstance(alg, str) or alg not in HMAC_ALGS | ASYMMETRIC_ALGS:
+        raise InvalidToken("The token's algorithm is not accepted.", reason="alg_not_allowed")
+    if "crit" in header:
+        raise InvalidToken("The token names critical header extensions.", reason="crit")
+    kid = header.get("kid")
+    if kid is not None and not isinstance(kid, str):
+        raise InvalidToken("The token's key id is malformed.", reason="malformed_kid")
+    # jku, x5u, jwk and x5c are never read: keys come only from configuration.
+    return header
+
+
+def same_url(left: str, right: str) -> bool:
+    return left.rstrip("/") == right.rstrip("/")
+
+
+def check_issuer_and_audience(
+    claims: Mapping[str, Any], *, issuer: str, audiences: Sequence[str]
+) -> None:
+    if issuer and not (isinstance(claims.get("iss"), str) and same_url(claims["iss"], issuer)):
+        raise InvalidToken("The token was issued by someone else.", reason="bad_issuer")
+    if audiences:
+        aud = claims.get("aud")
+        got = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
+        if not any(isinstance(a, str) and same_url(a, b) for a in got for b in audiences):
+            raise InvalidToken("The token is meant for another audience.", reason="bad_audience")
+
+
+def identity_from(claims: Mapping[str, Any]) -> Identity:
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub or len(sub) > MAX_USER_ID_LENGTH:
+        raise InvalidToken("The token's subject (sub) is missing or invalid.", reason="bad_sub")
+    email, name = claims.get("email"), claims.get("name")
+    return Identity(
+        user_id=sub,
+        email=email if isinstance(email, str) else None,
+        name=name if isinstance(name, str) else None,
+        claims=MappingProxyType(dict(claims)),
+    )
+
+
+class Verifier:
+    """Checks, in order: size, shape, alg allowlist, header, key from the right source, claims."""
+
+    def __init__(
+        self,
+        *,
+        jwks: KeySource | None,
+        secrets: Sequence[str],
+        issuer: str,
+        audiences: Sequence[str],
+        leeway_seconds: int,
+    ) -> None:
+        self._jwks, self._secrets = jwks, tuple(secrets)
+        self._issuer, self._audiences = issuer, tuple(audiences)
+        self._leeway = leeway_seconds
+
+    def verify(self, raw: str) -> Identity:
+        header = read_header(raw)
+        alg, kid = header["alg"], header.get("kid")
+        try:
+            claims = self._verified_claims(raw, alg=alg, kid=kid)
+            check_issuer_and_audience(claims, issuer=self._issuer, audiences=self._audiences)
+            return identity_from(claims)
+        except AuthError as error:
+            error.alg, error.kid = alg, kid
+            raise
+
+    def _verified_claims(self, raw: str, *, alg: str, kid: str | None) -> dict[str, Any]:
+        if alg in HMAC_ALGS:
+            if not self._secrets:
+                raise InvalidToken("HMAC tokens are not accepted here.", reason="no_secret")
+            for secret in self._secrets[:-1]:
+                try:
+                    return self._decode(raw, secret, alg)
+                except InvalidToken as error:
+                    if error.reason != "bad_signature":
+                        raise  # right secret, bad claims: no other secret will do better
+            return self._decode(raw, self._secrets[-1], alg)
+        if self._jwks is None:
+            raise InvalidToken("Asymmetric tokens are not accepted here.", reason="no_jwks")
+        return self._decode(raw, self._jwks.key_for(kid=kid, alg=alg).jwk.key, alg)
+
+    def _decode(self, raw: str, key: Any, alg: str) -> dict[str, Any]:
+        try:
+            return jwt.decode(
+                raw,
+                key,
+                algorithms=[alg],
+                leeway=self._leeway,
+                # iss and aud are compared by check_issuer_and_audience (trailing "/" ignored).
+                options={"require": ["exp", "sub"], "verify_aud": False, "verify_iss": False},
+            )
+        except jwt_errors.PyJWTError as exc:
+            for kind, description, reason in CLAIM_ERRORS:
+                if isinstance(exc, kind):
+                    raise InvalidToken(description, reason=reason) from exc
+            raise InvalidToken("The token is invalid.", reason="invalid") from exc
