@@ -1,9 +1,13 @@
 """Task factories and an API client for the tasks tests."""
 
+import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
+from django.test import Client
 
 from tasks.models import Task
 
@@ -21,3 +25,43 @@ def make_task(db: None) -> TaskFactory:
         return task
 
     return factory
+
+
+@dataclass
+class TasksApi:
+    """The tasks endpoints of one user, called through the Django test client with a token."""
+
+    client: Client
+    user_id: str
+    headers: dict[str, str]
+
+    def url(self, task_id: object = None, suffix: str = "", **query: Any) -> str:
+        path = f"/api/{self.user_id}/tasks"
+        path = path if task_id is None else f"{path}/{task_id}{suffix}"
+        return f"{path}?{urlencode(query)}" if query else path
+
+    def call(
+        self, method: str, url: str, body: Any = None, raw: bytes | None = None, **headers: Any
+    ) -> Any:
+        data = raw if raw is not None else b"" if body is None else json.dumps(body).encode()
+        return self.client.generic(
+            method, url, data, content_type="application/json", **{**self.headers, **headers}
+        )
+
+    def create(self, **fields: Any) -> dict[str, Any]:
+        response = self.call("POST", self.url(), {"title": "A task", **fields})
+        assert response.status_code == 201, response.content
+        return dict(response.json())
+
+
+@pytest.fixture
+def api_for(
+    client: Client, auth_headers: Callable[..., dict[str, str]]
+) -> Callable[[str], TasksApi]:
+    """``api_for("ann")``: ann's tasks API, with a token of the current ``token_kind``."""
+    return lambda user_id: TasksApi(client, user_id, auth_headers(user_id))
+
+
+@pytest.fixture
+def api(db: None, api_for: Callable[[str], TasksApi], user_id: str) -> TasksApi:
+    return api_for(user_id)

@@ -1,0 +1,178 @@
+"""The tasks router: thin handlers; every query starts from ``user_tasks(request)``."""
+
+from http import HTTPStatus
+from typing import Annotated, Any, Literal
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from ninja import Header, Path, Query, Router, Status
+from ninja.pagination import paginate
+
+from authbridge.auth import BetterAuthBearer
+from tasks import services
+from tasks.models import IDEMPOTENCY_KEY_MAX_LENGTH, Task, TaskQuerySet
+from tasks.schemas import (
+    ClearedOut,
+    CompleteIn,
+    DetailOut,
+    TaskFilters,
+    TaskIn,
+    TaskOut,
+    TaskPagination,
+    TaskPatch,
+    TaskReplaceIn,
+    ValidationErrorOut,
+)
+
+router = Router(auth=BetterAuthBearer(bind_path_user=True), tags=["tasks"])
+
+# Only documents the path; the bearer has already checked it equals the token's sub.
+UserId = Annotated[str, Path(description="Must equal the token's `sub`.")]
+IfMatch = Annotated[
+    str | None, Header(alias="If-Match", description="An ETag from a previous answer, or `*`.")
+]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
+        pattern=r"^[^\x00-\x1f\x7f]+$",  # no control characters (PostgreSQL refuses NUL)
+        description="Retrying with the same key and body within 24 hours creates nothing new.",
+    ),
+]
+
+
+def errors(*codes: int) -> dict[int, Any]:
+    """OpenAPI error responses: the ones every route has plus ``codes``; all JSON ``detail``."""
+    every = (401, 403, 422, 503, *codes)
+    return {code: ValidationErrorOut if code == 422 else DetailOut for code in sorted(every)}
+
+
+def owner_id(request: HttpRequest) -> str:
+    """The token's sub, never the path value (the bearer has compared them already)."""
+    return str(request.auth.user_id)  # type: ignore[attr-defined]  # set by BetterAuthBearer
+
+
+def user_tasks(request: HttpRequest) -> TaskQuerySet:
+    return Task.objects.for_user(owner_id(request))
+
+
+def with_etag(response: HttpResponse, task: Task) -> Task:
+    response["ETag"] = services.etag_for(task)
+    return task
+
+
+@router.get("", response={200: list[TaskOut], **errors()}, operation_id="list_tasks")
+@paginate(TaskPagination)
+def list_tasks(request: HttpRequest, user_id: UserId, filters: Query[TaskFilters]) -> Any:
+    tasks = user_tasks(request).with_status(filters.status)
+    tasks = tasks.filter(priority=filters.priority) if filters.priority else tasks
+    tasks = tasks.search(filters.q) if filters.q else tasks
+    tasks = tasks.due_between(after=filters.due_after, before=filters.due_before)
+    return tasks.ordered_by(filters.ordering)
+
+
+@router.delete("", response={200: ClearedOut, **errors()}, operation_id="clear_completed")
+def clear_completed(
+    request: HttpRequest, user_id: UserId, status: Literal["completed"]
+) -> dict[str, int]:
+    """Delete this user's completed tasks; ``status=completed`` is required."""
+    deleted, _ = user_tasks(request).completed().delete()
+    return {"deleted": deleted}
+
+
+@router.post("", response={201: TaskOut, **errors(400, 409, 413)}, operation_id="create_task")
+def create_task(
+    request: HttpRequest,
+    response: HttpResponse,
+    user_id: UserId,
+    payload: TaskIn,
+    idempotency_key: IdempotencyKey = None,
+) -> Status[dict[str, Any]]:
+    owner = owner_id(request)
+    created = services.create_task(
+        user_id=owner, fields=payload.model_dump(), key=idempotency_key, body=request.body
+    )
+    response["Location"] = reverse(
+        "api:task", kwargs={"user_id": owner, "task_id": created.task_id}
+    )
+    response["ETag"] = created.etag
+    return Status(HTTPStatus.CREATED, created.body)
+
+
+@router.get(
+    "/{task_id}",
+    response={200: TaskOut, **errors(404)},
+    operation_id="get_task",
+    url_name="task",
+)
+def get_task(request: HttpRequest, response: HttpResponse, user_id: UserId, task_id: int) -> Task:
+    return with_etag(response, get_object_or_404(user_tasks(request), pk=task_id))
+
+
+@router.put(
+    "/{task_id}", response={200: TaskOut, **errors(400, 404, 412, 413)}, operation_id="replace_task"
+)
+def replace_task(
+    request: HttpRequest,
+    response: HttpResponse,
+    user_id: UserId,
+    task_id: int,
+    payload: TaskReplaceIn,
+    if_match: IfMatch = None,
+) -> Task:
+    """Replace every field; the ones omitted return to their defaults."""
+    task = services.update_task(
+        tasks=user_tasks(request), task_id=task_id, fields=payload.model_dump(), if_match=if_match
+    )
+    return with_etag(response, task)
+
+
+@router.patch(
+    "/{task_id}", response={200: TaskOut, **errors(400, 404, 412, 413)}, operation_id="update_task"
+)
+def update_task(
+    request: HttpRequest,
+    response: HttpResponse,
+    user_id: UserId,
+    task_id: int,
+    payload: TaskPatch,
+    if_match: IfMatch = None,
+) -> Task:
+    """Change only the fields sent."""
+    fields = payload.model_dump(exclude_unset=True)
+    task = services.update_task(
+        tasks=user_tasks(request), task_id=task_id, fields=fields, if_match=if_match
+    )
+    return with_etag(response, task)
+
+
+@router.delete("/{task_id}", response={204: None, **errors(404, 412)}, operation_id="delete_task")
+def delete_task(
+    request: HttpRequest, user_id: UserId, task_id: int, if_match: IfMatch = None
+) -> Status[None]:
+    services.delete_task(tasks=user_tasks(request), task_id=task_id, if_match=if_match)
+    return Status(HTTPStatus.NO_CONTENT, None)
+
+
+@router.patch(
+    "/{task_id}/complete",
+    response={200: TaskOut, **errors(400, 404, 412, 413)},
+    operation_id="complete_task",
+)
+def complete_task(
+    request: HttpRequest,
+    response: HttpResponse,
+    user_id: UserId,
+    task_id: int,
+    payload: CompleteIn | None = None,
+    if_match: IfMatch = None,
+) -> Task:
+    """No body toggles; ``{"completed": true|false}`` sets (safe to retry)."""
+    completed = None if payload is None else payload.completed
+    task = services.complete_task(
+        tasks=user_tasks(request), task_id=task_id, completed=completed, if_match=if_match
+    )
+    return with_etag(response, task)

@@ -1,0 +1,86 @@
+"""Query counts per request, token verification included (it runs none: CONTRACT §2.7)."""
+
+from typing import Any
+
+import pytest
+
+from tests.tasks.conftest import TasksApi
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def task(api: TasksApi) -> dict[str, Any]:
+    for n in range(3):
+        api.create(title=f"other {n}")
+    return api.create(title="target")
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix", "body", "queries"),
+    [
+        pytest.param("GET", "", None, 1, id="get"),
+        pytest.param("PATCH", "/complete", None, 2, id="toggle"),
+        pytest.param("PATCH", "/complete", {"completed": True}, 2, id="set-completed"),
+        pytest.param("PATCH", "", {"title": "new"}, 2, id="patch"),
+        pytest.param("PUT", "", {"title": "new"}, 2, id="put"),
+        pytest.param("DELETE", "", None, 1, id="delete"),
+    ],
+)
+def test_one_task(
+    api: TasksApi,
+    task: dict[str, Any],
+    django_assert_num_queries: Any,
+    method: str,
+    suffix: str,
+    body: Any,
+    queries: int,
+) -> None:
+    with django_assert_num_queries(queries):
+        response = api.call(method, api.url(task["id"], suffix), body)
+    assert response.status_code in (200, 204)
+
+
+def test_create(api: TasksApi, django_assert_num_queries: Any) -> None:
+    with django_assert_num_queries(1):
+        assert api.call("POST", api.url(), {"title": "t"}).status_code == 201
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param({}, id="default"),
+        pytest.param(
+            {
+                "status": "pending",
+                "priority": "medium",
+                "q": "o",
+                "due_before": "2030-01-01",
+                "ordering": "priority",
+                "limit": 2,
+                "offset": 1,
+            },
+            id="every-filter",
+        ),
+    ],
+)
+def test_list_is_one_count_and_one_page(
+    api: TasksApi, task: dict[str, Any], django_assert_num_queries: Any, query: dict[str, Any]
+) -> None:
+    with django_assert_num_queries(2):
+        assert api.call("GET", api.url(**query)).status_code == 200
+
+
+def test_clear_completed(
+    api: TasksApi, task: dict[str, Any], django_assert_num_queries: Any
+) -> None:
+    with django_assert_num_queries(1):
+        assert api.call("DELETE", api.url(status="completed")).status_code == 200
+
+
+def test_refusals_touch_no_database(
+    api: TasksApi, task: dict[str, Any], django_assert_num_queries: Any
+) -> None:
+    with django_assert_num_queries(0):
+        assert api.call("GET", api.url(), HTTP_AUTHORIZATION="").status_code == 401
+        assert api.call("GET", f"/api/someone-else/tasks/{task['id']}").status_code == 403
