@@ -33,7 +33,12 @@ run: setup ## migrate and serve on 127.0.0.1:$(PORT) (SQLite unless DATABASE_URL
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: setup ## run the whole suite (the e2e tests too when node and npm are installed)
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+	  echo "make test: node/npm not found, so the Better Auth end-to-end tests will be SKIPPED"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-e2e: setup ## only the end-to-end tests against a real Better Auth (needs node and npm)
+	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)
 
 lint: setup ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .
@@ -47,6 +52,9 @@ format: setup ## apply ruff's fixes and formatting
 lock: setup ## recompile the hash-pinned requirement files from pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --python-platform linux --no-header --quiet -o requirements/main.txt
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 --python-platform linux --no-header --quiet -o requirements/dev.txt
+
+bench: setup ## print verification and HTTP throughput figures (gunicorn on 127.0.0.1)
+	bash bench/run.sh
 
 superuser: setup ## create an admin user for /admin/
 	$(BIN)/python manage.py migrate --no-input
