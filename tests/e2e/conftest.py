@@ -1,0 +1,218 @@
+"""Start real Better Auth servers (tests/e2e/better_auth) and talk to them over HTTP only."""
+
+import json
+import os
+import queue
+import secrets
+import shutil
+import subprocess
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+NODE_PROJECT = Path(__file__).parent / "better_auth"
+START_TIMEOUT_SECONDS = 30
+E2E_SECRET = secrets.token_urlsafe(40)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if NODE_PROJECT.parent in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def node_project() -> Path:
+    """`npm ci` once per lockfile change; without node/npm: skip locally, fail in CI."""
+    missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
+    if missing:
+        message = f"{' and '.join(missing)} not installed: the Better Auth e2e tests need them"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    installed = NODE_PROJECT / "node_modules" / ".package-lock.json"
+    lock = NODE_PROJECT / "package-lock.json"
+    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=NODE_PROJECT,
+            check=True,
+            timeout=600,
+        )
+    return NODE_PROJECT
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+def http(
+    method: str, url: str, *, body: Any = None, headers: dict[str, str] | None = None
+) -> Response:
+    """One HTTP call with the stdlib; JSON in and out; errors are returned, not raised."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=15) as reply:
+            status, raw, got = reply.status, reply.read(), reply.headers
+    except urllib.error.HTTPError as error:
+        status, raw, got = error.code, error.read(), error.headers
+    text = raw.decode()
+    try:
+        parsed = json.loads(text) if text else None
+    except json.JSONDecodeError:
+        parsed = text
+    return Response(status, {k.lower(): v for k, v in got.items()}, parsed)
+
+
+@dataclass
+class BetterAuthUser:
+    """A signed-in Better Auth user, driven like a frontend would (bearer session token)."""
+
+    server: "BetterAuthServer"
+    id: str
+    email: str
+    name: str
+    session_token: str = field(repr=False)
+
+    def call(self, method: str, path: str) -> Response:
+        headers = {"Authorization": f"Bearer {self.session_token}"}
+        return http(method, f"{self.server.url}{path}", headers=headers)
+
+    def jwt(self) -> str:
+        """authClient.token(): GET /api/auth/token."""
+        reply = self.call("GET", "/api/auth/token")
+        assert reply.status == 200, reply.body
+        return str(reply.body["token"])
+
+    def session_jwt(self) -> str:
+        """The `set-auth-jwt` header that get-session returns."""
+        reply = self.call("GET", "/api/auth/get-session")
+        assert reply.status == 200, reply.body
+        return reply.headers["set-auth-jwt"]
+
+    def hs256_token(self) -> str:
+        """What a Next.js server does with jose and BETTER_AUTH_SECRET."""
+        reply = self.call("POST", "/test/hs256-token")
+        assert reply.status == 200, reply.body
+        return str(reply.body["token"])
+
+    def sign_out(self) -> None:
+        assert self.call("POST", "/api/auth/sign-out").status == 200
+
+
+@dataclass
+class BetterAuthServer:
+    url: str
+    secret: str
+    process: subprocess.Popen[str] = field(repr=False)
+
+    def sign_up(self, name: str, password: str = "correct-horse-battery") -> BetterAuthUser:
+        email = f"{name.lower()}-{secrets.token_hex(4)}@example.com"
+        body = {"email": email, "password": password, "name": name}
+        reply = http("POST", f"{self.url}/api/auth/sign-up/email", body=body)
+        assert reply.status == 200, reply.body
+        signed_in = http(
+            "POST",
+            f"{self.url}/api/auth/sign-in/email",
+            body={"email": email, "password": password},
+        )
+        assert signed_in.status == 200, signed_in.body
+        user = signed_in.body["user"]
+        return BetterAuthUser(self, user["id"], email, name, signed_in.body["token"])
+
+    def rotate_key(self) -> str:
+        reply = http("POST", f"{self.url}/test/rotate-key")
+        assert reply.status == 200, reply.body
+        return str(reply.body["kid"])
+
+
+@contextmanager
+def run_better_auth(project: Path, **env: str) -> Iterator[BetterAuthServer]:
+    environment = {**os.environ, "BETTER_AUTH_SECRET": E2E_SECRET, "PORT": "0", **env}
+    process = subprocess.Popen(
+        ["node", "server.mjs"],
+        cwd=project,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in process.stdout], daemon=True).start()  # type: ignore[union-attr]
+    try:
+        try:
+            line = lines.get(timeout=START_TIMEOUT_SECONDS)
+        except queue.Empty:
+            line = ""
+        if not line.startswith("READY "):
+            process.kill()
+            pytest.fail(f"Better Auth did not start: {line!r} {process.stderr.read()[-2000:]}")  # type: ignore[union-attr]
+        yield BetterAuthServer(line.split()[1], E2E_SECRET, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def better_auth(node_project: Path) -> Iterator[BetterAuthServer]:
+    """The default Better Auth: EdDSA keys, iss = aud = its base URL."""
+    with run_better_auth(node_project) as server:
+        yield server
+
+
+@pytest.fixture
+def start_better_auth(node_project: Path) -> Iterator[Callable[..., BetterAuthServer]]:
+    """Start a Better Auth with other options (BA_KEY_ALG, BA_JWT_ISSUER, ...) for one test."""
+    with ExitStack() as stack:
+        yield lambda **env: stack.enter_context(run_better_auth(node_project, **env))
+
+
+@pytest.fixture
+def trust(settings: Any) -> Callable[..., None]:
+    """Point this service at a Better Auth server, as an operator would with env variables."""
+
+    def configure(server: BetterAuthServer, **overrides: Any) -> None:
+        settings.BETTER_AUTH_URL = server.url
+        settings.BETTER_AUTH_JWKS = ""
+        settings.BETTER_AUTH_JWKS_URL = ""
+        settings.BETTER_AUTH_ISSUER = ""
+        settings.BETTER_AUTH_AUDIENCE = []
+        settings.BETTER_AUTH_SECRET = server.secret
+        for name, value in overrides.items():
+            setattr(settings, name, value)
+
+    return configure
+
+
+@dataclass
+class Api:
+    """This service, called over real HTTP (pytest-django's live server)."""
+
+    base: str
+
+    def __call__(
+        self, method: str, path: str, token: str | None = None, body: Any = None
+    ) -> Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return http(method, f"{self.base}/api{path}", body=body, headers=headers)
+
+
+@pytest.fixture
+def api(live_server: Any) -> Api:
+    return Api(live_server.url)

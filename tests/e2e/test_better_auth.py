@@ -1,0 +1,165 @@
+"""End to end with the real Better Auth: sign up, sign in, get a JWT, call this API over HTTP.
+
+Nothing here mints tokens itself: every token comes from a running better-auth server.
+"""
+
+import base64
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Api, BetterAuthServer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def header_of(token: str) -> dict[str, Any]:
+    segment = token.split(".")[0]
+    return dict(json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))))
+
+
+def test_two_real_users_full_task_lifecycle_and_isolation(
+    better_auth: BetterAuthServer, trust: Callable[..., None], api: Api
+) -> None:
+    trust(better_auth)
+    ann, bob = better_auth.sign_up("Ann"), better_auth.sign_up("Bob")
+    ann_jwt, bob_jwt = ann.jwt(), bob.session_jwt()
+    assert header_of(ann_jwt)["alg"] == "EdDSA"
+
+    me = api("GET", "/me", ann_jwt)
+    assert (me.status, me.body) == (200, {"id": ann.id, "email": ann.email, "name": "Ann"})
+    assert api("GET", "/me", bob_jwt).body["id"] == bob.id
+
+    created = api("POST", f"/{ann.id}/tasks", ann_jwt, {"title": " Buy milk ", "priority": "high"})
+    assert created.status == 201
+    task = created.body
+    assert (task["title"], task["priority"], task["completed"]) == ("Buy milk", "high", False)
+    assert created.headers["location"].endswith(f"/api/{ann.id}/tasks/{task['id']}")
+    path = f"/{ann.id}/tasks/{task['id']}"
+
+    assert api("GET", path, ann_jwt).body == task
+    listed = api("GET", f"/{ann.id}/tasks", ann_jwt).body
+    assert (listed["count"], [t["id"] for t in listed["items"]]) == (1, [task["id"]])
+
+    put = api("PUT", path, ann_jwt, {"title": "Buy oat milk", "due_date": "2026-12-01"})
+    assert (put.status, put.body["title"], put.body["priority"]) == (200, "Buy oat milk", "medium")
+    patched = api("PATCH", path, ann_jwt, {"description": "2 litres"})
+    assert (patched.body["description"], patched.body["due_date"]) == ("2 litres", "2026-12-01")
+    toggled = api("PATCH", f"{path}/complete", ann_jwt)
+    assert toggled.body["completed"] is True
+
+    # Bob: Ann's task does not exist for him, and Ann's path is forbidden to him.
+    assert api("GET", f"/{bob.id}/tasks/{task['id']}", bob_jwt).status == 404
+    assert api("PATCH", f"/{bob.id}/tasks/{task['id']}/complete", bob_jwt).status == 404
+    assert api("DELETE", f"/{bob.id}/tasks/{task['id']}", bob_jwt).status == 404
+    assert api("GET", f"/{ann.id}/tasks", bob_jwt).status == 403
+    assert api("GET", f"/{bob.id}/tasks", bob_jwt).body == {"items": [], "count": 0}
+    assert api("DELETE", f"/{bob.id}/tasks?status=completed", bob_jwt).body == {"deleted": 0}
+
+    assert api("DELETE", f"/{ann.id}/tasks?status=completed", ann_jwt).body == {"deleted": 1}
+    assert api("GET", path, ann_jwt).status == 404
+    again = api("POST", f"/{ann.id}/tasks", ann_jwt, {"title": "Walk"}).body
+    deleted = api("DELETE", f"/{ann.id}/tasks/{again['id']}", ann_jwt)
+    assert (deleted.status, deleted.body) == (204, None)
+
+
+@pytest.mark.parametrize("alg", ["ES256", "RS256", "PS256", "ES512"])
+def test_other_key_algorithms(
+    start_better_auth: Callable[..., BetterAuthServer],
+    trust: Callable[..., None],
+    api: Api,
+    alg: str,
+) -> None:
+    server = start_better_auth(BA_KEY_ALG=alg)
+    trust(server)
+    user = server.sign_up("Cy")
+    token = user.jwt()
+    assert header_of(token)["alg"] == alg
+    assert api("GET", "/me", token).body["id"] == user.id
+
+
+def test_custom_issuer_and_audience(
+    start_better_auth: Callable[..., BetterAuthServer], trust: Callable[..., None], api: Api
+) -> None:
+    server = start_better_auth(BA_JWT_ISSUER="https://auth.example.com", BA_JWT_AUDIENCE="todo-api")
+    user = server.sign_up("Di")
+    token = user.jwt()
+
+    trust(server)  # expects iss = aud = the base URL, which these tokens do not carry
+    refused = api("GET", "/me", token)
+    assert refused.status == 401
+    assert 'error="invalid_token"' in refused.headers["www-authenticate"]
+
+    trust(server, BETTER_AUTH_ISSUER="https://auth.example.com", BETTER_AUTH_AUDIENCE=["todo-api"])
+    assert api("GET", "/me", token).body["id"] == user.id
+
+
+def test_token_from_an_unrelated_better_auth_is_refused(
+    better_auth: BetterAuthServer,
+    start_better_auth: Callable[..., BetterAuthServer],
+    trust: Callable[..., None],
+    api: Api,
+) -> None:
+    stranger = start_better_auth()
+    trust(better_auth)
+    token = stranger.sign_up("Eve").jwt()
+    refused = api("GET", "/me", token)
+    assert refused.status == 401
+    assert refused.body == {"detail": refused.body["detail"]}
+
+
+def test_rotated_key_is_picked_up_without_a_restart(
+    start_better_auth: Callable[..., BetterAuthServer], trust: Callable[..., None], api: Api
+) -> None:
+    server = start_better_auth()
+    trust(server)
+    user = server.sign_up("Flo")
+    old_token = user.jwt()
+    assert api("GET", "/me", old_token).status == 200  # the JWKS is now cached
+
+    new_kid = server.rotate_key()
+    new_token = user.jwt()
+    assert header_of(new_token)["kid"] == new_kid != header_of(old_token)["kid"]
+    assert api("GET", "/me", new_token).body["id"] == user.id
+    assert api("GET", "/me", old_token).status == 200  # the old key is still published
+
+
+def test_shared_secret_hs256_flow(
+    better_auth: BetterAuthServer, trust: Callable[..., None], api: Api
+) -> None:
+    trust(better_auth)
+    user = better_auth.sign_up("Gus")
+    token = user.hs256_token()
+    assert header_of(token)["alg"] == "HS256"
+    assert api("GET", "/me", token).body["id"] == user.id
+    created = api("POST", f"/{user.id}/tasks", token, {"title": "from a Next.js route handler"})
+    assert created.status == 201
+
+    trust(better_auth, BETTER_AUTH_SECRET="another-secret-of-at-least-32-characters")
+    assert api("GET", "/me", token).status == 401
+
+
+def test_jwt_stays_valid_after_sign_out_until_it_expires(
+    better_auth: BetterAuthServer, trust: Callable[..., None], api: Api
+) -> None:
+    """The stateless trade-off: sign-out ends the session, not JWTs already issued."""
+    trust(better_auth)
+    user = better_auth.sign_up("Hal")
+    token = user.jwt()
+    user.sign_out()
+    assert user.call("GET", "/api/auth/token").status == 401  # no new JWTs for this session
+    assert api("GET", "/me", token).status == 200  # but the issued one lives until exp
+    claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+    assert claims["exp"] - claims["iat"] == 15 * 60
+
+
+def test_better_auth_session_token_is_refused_with_a_hint(
+    better_auth: BetterAuthServer, trust: Callable[..., None], api: Api
+) -> None:
+    trust(better_auth)
+    user = better_auth.sign_up("Ivy")
+    refused = api("GET", "/me", user.session_token)
+    assert refused.status == 401
+    assert "/api/auth/token" in refused.headers["www-authenticate"]
