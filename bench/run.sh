@@ -14,11 +14,12 @@ export BETTER_AUTH_SECRET="bench-secret-$(head -c 32 /dev/urandom | od -An -tx1 
 export DATABASE_URL="${BENCH_DATABASE_URL:-sqlite:///$tmp/bench.sqlite3}"
 
 echo "== token verification (in process, one thread) =="
-$BIN/python bench/verify.py
+PYTHONPATH=. $BIN/python bench/verify.py
 
 echo
 echo "== HTTP through gunicorn (2 workers x 4 threads) on 127.0.0.1:$port, database: ${DATABASE_URL%%:*} =="
 $BIN/python manage.py migrate --no-input -v 0
+$BIN/python manage.py collectstatic --no-input -v 0
 $BIN/gunicorn todo_project.wsgi --bind "127.0.0.1:$port" --workers 2 --threads 4 \
   --access-logfile /dev/null --error-logfile "$tmp/gunicorn.log" &
 server=$!
