@@ -82,7 +82,8 @@ def check_issuer_and_audience(
 
 def identity_from(claims: Mapping[str, Any]) -> Identity:
     sub = claims.get("sub")
-    if not isinstance(sub, str) or not sub or len(sub) > MAX_USER_ID_LENGTH:
+    # NUL cannot be stored by PostgreSQL; such a sub would fail later, as a 500.
+    if not isinstance(sub, str) or not sub or len(sub) > MAX_USER_ID_LENGTH or "\x00" in sub:
         raise InvalidToken("The token's subject (sub) is missing or invalid.", reason="bad_sub")
     email, name = claims.get("email"), claims.get("name")
     return Identity(
