@@ -19,6 +19,10 @@ PRODUCTION_ENV = {
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """Run manage.py in a clean environment: no .env, none of the developer's variables."""
+    return run_python("manage.py", *args, **env)
+
+
+def run_python(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     base = {
         name: value
         for name, value in os.environ.items()
@@ -27,7 +31,7 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     base.update(DJANGO_ENV_FILE=os.devnull, DJANGO_SETTINGS_MODULE="todo_project.settings")
     base.update(env)
     return subprocess.run(
-        [sys.executable, "manage.py", *args],
+        [sys.executable, *args],
         cwd=REPO,
         env=base,
         capture_output=True,
@@ -117,3 +121,18 @@ def test_real_environment_wins_over_env_file(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "True ['http://from-env:3000']"
+
+
+def test_wsgi_entry_point_refuses_a_configuration_without_key_sources() -> None:
+    """gunicorn imports todo_project.wsgi: bad auth config must stop it, naming the variables."""
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "BETTER_AUTH_URL"}
+    result = run_python("-c", "import todo_project.wsgi", **env)
+    assert result.returncode != 0
+    assert "authbridge.E001" in result.stderr
+    assert "BETTER_AUTH_URL" in result.stderr
+
+
+def test_wsgi_entry_point_loads_quietly_with_a_good_configuration() -> None:
+    result = run_python("-c", "import todo_project.wsgi", **PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""

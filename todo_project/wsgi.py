@@ -1,5 +1,6 @@
 """WSGI entry point for gunicorn; runs the system checks first so bad config refuses to start."""
 
+import io
 import os
 
 from django.core.management import call_command
@@ -9,4 +10,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "todo_project.settings")
 
 application = get_wsgi_application()
 # runserver runs the checks itself; gunicorn does not, so bad config would only show per request.
-call_command("check")
+call_command("check", stdout=io.StringIO())  # errors still raise; warnings go to stderr
