@@ -1,12 +1,14 @@
 """Tiny typed readers for environment variables; every error names the variable."""
 
 import os
+from typing import TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 _MISSING = object()
+N = TypeVar("N", int, float)
 
 
 def _raw(name: str) -> str | None:
@@ -36,30 +38,25 @@ def env_bool(name: str, *, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {value!r}.")
 
 
-def env_int(name: str, *, default: int, minimum: int | None = None) -> int:
+def _env_number(name: str, parse: type[N], kind: str, *, default: N, minimum: N | None) -> N:
     value = _raw(name)
     if value is None or value == "":
         return default
     try:
-        number = int(value)
+        number = parse(value)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}.") from None
-    if minimum is not None and number < minimum:
-        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {number}.")
+        raise ImproperlyConfigured(f"{name} must be {kind}, got {value!r}.") from None
+    if number != number or (minimum is not None and number < minimum):  # NaN or too small
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value!r}.")
     return number
+
+
+def env_int(name: str, *, default: int, minimum: int | None = None) -> int:
+    return _env_number(name, int, "an integer", default=default, minimum=minimum)
 
 
 def env_float(name: str, *, default: float, minimum: float | None = None) -> float:
-    value = _raw(name)
-    if value is None or value == "":
-        return default
-    try:
-        number = float(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}.") from None
-    if number != number or (minimum is not None and number < minimum):  # NaN or too small
-        raise ImproperlyConfigured(f"{name} must be a number of at least {minimum}, got {value!r}.")
-    return number
+    return _env_number(name, float, "a number", default=default, minimum=minimum)
 
 
 def env_list(name: str, *, default: list[str] | None = None) -> list[str]:
