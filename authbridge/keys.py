@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from jwt import PyJWK
-from jwt.exceptions import PyJWKError
+from jwt.exceptions import PyJWTError
 
 from authbridge.errors import InvalidToken, KeysUnavailable
 
@@ -69,7 +69,7 @@ def parse_jwks(document: Any) -> tuple[JwksKey, ...]:
             continue
         try:
             jwk = PyJWK.from_dict(dict(data))
-        except (PyJWKError, ValueError, TypeError):
+        except (PyJWTError, ValueError, TypeError):
             continue
         kid, alg, crv, use = (data.get(name) for name in ("kid", "alg", "crv", "use"))
         keys.append(JwksKey(kid, alg, str(data["kty"]), crv, use, jwk))

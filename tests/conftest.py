@@ -23,6 +23,8 @@ HMAC_ALGS = ("HS256", "HS384", "HS512")
 class TestKeys:
     """One private key per key type; ``public_jwk(alg)`` is what a JWKS would publish."""
 
+    __test__ = False  # a helper, not a test class
+
     def __init__(self) -> None:
         self.ed25519 = ed25519.Ed25519PrivateKey.generate()
         self.p256 = ec.generate_private_key(ec.SECP256R1())
