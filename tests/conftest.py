@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 TEST_ISSUER = "http://127.0.0.1:3999"
-TEST_SECRET = "test-secret-that-is-at-least-32-characters-long"
+TEST_SECRET = "test-secret-long-enough-for-hs512-" + "0123456789abcdef" * 2  # 66 chars
 
 ASYMMETRIC_ALGS = (
     "EdDSA", "ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
