@@ -4,6 +4,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from authbridge.verify import Identity
+from todo_project.schemas import DetailOut
 
 router = Router(tags=["me"])
 
@@ -14,7 +15,11 @@ class MeOut(Schema):
     name: str | None
 
 
-@router.get("/me", response=MeOut, summary="The signed-in user, from the token's claims")
+@router.get(
+    "/me",
+    response={200: MeOut, 401: DetailOut, 503: DetailOut},
+    summary="The signed-in user, from the token's claims",
+)
 def me(request: HttpRequest) -> MeOut:
     identity: Identity = request.auth  # type: ignore[attr-defined]
     return MeOut(id=identity.user_id, email=identity.email, name=identity.name)

@@ -15,15 +15,14 @@ from tasks.models import IDEMPOTENCY_KEY_MAX_LENGTH, Task, TaskQuerySet
 from tasks.schemas import (
     ClearedOut,
     CompleteIn,
-    DetailOut,
     TaskFilters,
     TaskIn,
     TaskOut,
     TaskPagination,
     TaskPatch,
     TaskReplaceIn,
-    ValidationErrorOut,
 )
+from todo_project.schemas import DetailOut, ValidationErrorOut
 
 router = Router(auth=BetterAuthBearer(bind_path_user=True), tags=["tasks"])
 

@@ -151,17 +151,3 @@ class TaskPagination(LimitOffsetPagination):
 
 class ClearedOut(Schema):
     deleted: int
-
-
-class DetailOut(Schema):
-    detail: str
-
-
-class ValidationIssue(Schema):
-    type: str
-    loc: list[str | int]
-    msg: str
-
-
-class ValidationErrorOut(Schema):
-    detail: list[ValidationIssue]

@@ -6,6 +6,8 @@ from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema, Status
 
+from todo_project.schemas import DetailOut
+
 router = Router(tags=["health"])
 
 READY_RETRY_AFTER_SECONDS = 5
@@ -13,10 +15,6 @@ READY_RETRY_AFTER_SECONDS = 5
 
 class StatusOut(Schema):
     status: str
-
-
-class DetailOut(Schema):
-    detail: str
 
 
 @router.get("/health", auth=None, response=StatusOut, summary="Liveness")
