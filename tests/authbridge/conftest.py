@@ -1,51 +1,61 @@
-"""authbridge fixtures: a real JWKS server on loopback, a fake clock, a verifier factory."""
+"""authbridge fixtures: real JWKS servers on loopback, a fake clock, verifier factories."""
 
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
-from authbridge.keys import FetchedJwks
+from authbridge.config import MAX_JWKS_BYTES
+from authbridge.keys import FetchedJwks, PinnedJwks, parse_jwks
 from authbridge.verify import Verifier
 from tests.conftest import TEST_ISSUER, TEST_SECRET, TestKeys
+
+MODES = ("ok", "fail", "close", "huge")
 
 
 @dataclass
 class JwksServer:
-    """Serves ``document`` at /jwks; ``mode`` = "ok" | "fail" | "hang" | "huge"; counts requests."""
+    """Serves ``document`` on any path and counts requests.
+
+    ``mode``: "ok"; "fail" (HTTP 500); "close" (connection closed without an answer);
+    "huge" (the same JWKS padded past MAX_JWKS_BYTES, so only its size is wrong).
+    ``delay_seconds``: the handler thread sleeps first (a slow or hanging server).
+    """
 
     document: dict[str, Any]
     mode: str = "ok"
-    hang_seconds: float = 2.0
+    delay_seconds: float = 0.0
     requests: int = 0
     paths: list[str] = field(default_factory=list)
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def body(self) -> bytes:
+        if self.mode == "huge":
+            return json.dumps({**self.document, "padding": "x" * MAX_JWKS_BYTES}).encode()
+        return json.dumps(self.document).encode()
 
-@pytest.fixture
-def jwks_server(keys: TestKeys) -> Iterator[JwksServer]:
-    state = JwksServer(document=keys.jwks())
 
+def serve(state: JwksServer) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             with state.lock:
                 state.requests += 1
                 state.paths.append(self.path)
-            if state.mode == "hang":
-                time.sleep(state.hang_seconds)
-            if state.mode == "fail":
-                self.send_response(500)
-                self.end_headers()
+            if state.delay_seconds:
+                time.sleep(state.delay_seconds)  # the server hangs, not the test
+            if state.mode == "close":
+                self.close_connection = True
                 return
-            body = json.dumps(state.document).encode()
-            if state.mode == "huge":
-                body = json.dumps({"keys": [], "pad": "x" * 100_000}).encode()
+            if state.mode == "fail":
+                self.send_error(500)
+                return
+            body = state.body()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -55,17 +65,52 @@ def jwks_server(keys: TestKeys) -> Iterator[JwksServer]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            pass  # a client that gave up on a hanging handler is expected here
+
+    server = Server(("127.0.0.1", 0), Handler)
     state.url = f"http://127.0.0.1:{server.server_address[1]}/jwks"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
+    # A short poll interval keeps shutdown() (once per test) from costing half a second.
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    return server
+
+
+@pytest.fixture
+def jwks_server_factory(keys: TestKeys) -> Iterator[Callable[..., JwksServer]]:
+    """``jwks_server_factory(document=None)`` starts one more server (default: all test keys)."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(document: dict[str, Any] | None = None) -> JwksServer:
+        state = JwksServer(document=document if document is not None else keys.jwks())
+        servers.append(serve(state))
+        return state
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def jwks_server(jwks_server_factory: Callable[..., JwksServer]) -> JwksServer:
+    return jwks_server_factory()
+
+
+@pytest.fixture
+def use_jwks_server(settings: Any, jwks_server: JwksServer) -> JwksServer:
+    """The app fetches its keys from jwks_server over HTTP (no pinned JWKS)."""
+    settings.BETTER_AUTH_JWKS = ""
+    settings.BETTER_AUTH_JWKS_URL = jwks_server.url
+    settings.JWKS_TIMEOUT_SECONDS = 2.0
+    return jwks_server
 
 
 class FakeClock:
+    """A monotonic clock that moves only when told to."""
+
     def __init__(self) -> None:
         self.now = 1000.0
 
@@ -81,25 +126,42 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-def fetched_verifier(jwks_server: JwksServer, clock: FakeClock) -> Verifier:
-    """A verifier over real HTTP to jwks_server, with a fake clock for the cache policy."""
-    source = FetchedJwks(
-        jwks_server.url, clock=clock, ttl=300, cooldown=30, timeout=0.5, max_bytes=64_000
-    )
+def make_verifier(
+    *,
+    jwks: Any = None,
+    secrets: tuple[str, ...] = (TEST_SECRET,),
+    issuer: str = TEST_ISSUER,
+    audiences: tuple[str, ...] = (TEST_ISSUER,),
+    leeway_seconds: int = 10,
+) -> Verifier:
     return Verifier(
-        jwks=source,
-        secrets=(TEST_SECRET,),
-        issuer=TEST_ISSUER,
-        audiences=(TEST_ISSUER,),
-        leeway_seconds=10,
+        jwks=jwks,
+        secrets=secrets,
+        issuer=issuer,
+        audiences=audiences,
+        leeway_seconds=leeway_seconds,
     )
 
 
 @pytest.fixture
-def use_jwks_server(settings: Any, jwks_server: JwksServer) -> JwksServer:
-    """Configure the app (settings) to fetch its keys from jwks_server."""
-    settings.BETTER_AUTH_JWKS = ""
-    settings.BETTER_AUTH_JWKS_URL = jwks_server.url
-    settings.JWKS_TIMEOUT_SECONDS = 0.5
-    return jwks_server
+def pinned_verifier(keys: TestKeys) -> Verifier:
+    """A verifier over all the test keys (pinned) and TEST_SECRET; no settings involved."""
+    return make_verifier(jwks=PinnedJwks(parse_jwks(keys.jwks())))
+
+
+@pytest.fixture
+def fetched_source(jwks_server: JwksServer, clock: FakeClock) -> FetchedJwks:
+    """Real HTTP to jwks_server, a fake clock for the cache policy (TTL 300, cooldown 30)."""
+    return FetchedJwks(
+        jwks_server.url,
+        clock=clock,
+        ttl=300,
+        cooldown=30,
+        timeout=2.0,
+        max_bytes=MAX_JWKS_BYTES,
+    )
+
+
+@pytest.fixture
+def fetched_verifier(fetched_source: FetchedJwks) -> Verifier:
+    return make_verifier(jwks=fetched_source)

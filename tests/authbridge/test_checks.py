@@ -1,0 +1,125 @@
+"""System checks authbridge.E001-E005 (CONTRACT §3): a bad auth configuration refuses to start."""
+
+import json
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+
+from authbridge.checks import check_auth_configuration
+
+KEY_SOURCES = (
+    "BETTER_AUTH_URL",
+    "BETTER_AUTH_JWKS_URL",
+    "BETTER_AUTH_JWKS",
+    "BETTER_AUTH_SECRET",
+    "BETTER_AUTH_SECRETS",
+)
+
+
+def check_ids() -> list[str]:
+    return [message.id or "" for message in check_auth_configuration()]
+
+
+@pytest.fixture
+def no_key_source(settings: Any) -> Any:
+    for name in KEY_SOURCES:
+        setattr(settings, name, "")
+    return settings
+
+
+def test_test_configuration_passes_the_checks() -> None:
+    assert check_ids() == []
+
+
+def test_no_key_source_is_e001_naming_every_variable(no_key_source: Any) -> None:
+    messages = check_auth_configuration()
+    assert [m.id for m in messages] == ["authbridge.E001"]
+    assert all(name in (messages[0].hint or "") for name in KEY_SOURCES)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("BETTER_AUTH_URL", "https://app.example.com"),
+        ("BETTER_AUTH_JWKS_URL", "https://app.example.com/keys"),
+        ("BETTER_AUTH_SECRET", "s" * 32),
+        ("BETTER_AUTH_SECRETS", "1:" + "s" * 32),
+    ],
+)
+def test_any_one_key_source_is_enough(no_key_source: Any, name: str, value: str) -> None:
+    setattr(no_key_source, name, value)
+    assert check_ids() == []
+
+
+def test_a_pinned_jwks_alone_is_enough(no_key_source: Any, keys: Any) -> None:
+    no_key_source.BETTER_AUTH_JWKS = json.dumps(keys.jwks(("EdDSA",)))
+    assert check_ids() == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        pytest.param("BETTER_AUTH_SECRET", "s" * 31, id="secret"),
+        pytest.param("BETTER_AUTH_SECRETS", "2:" + "s" * 31, id="secrets-list"),
+        pytest.param("BETTER_AUTH_SECRETS", f"2:{'s' * 40},1:short", id="one-short-in-list"),
+    ],
+)
+def test_short_secret_is_e002_outside_debug_only(settings: Any, name: str, value: str) -> None:
+    setattr(settings, name, value)
+    settings.DEBUG = False
+    assert check_ids() == ["authbridge.E002"]
+    settings.DEBUG = True
+    assert check_ids() == []
+
+
+def test_a_32_character_secret_is_long_enough(settings: Any) -> None:
+    settings.DEBUG = False
+    settings.BETTER_AUTH_SECRET = "s" * 32
+    assert check_ids() == []
+
+
+@pytest.mark.parametrize(
+    "value", ["just-a-secret", "1:ok-secret-long-enough-0123456789ab,bad", "1:"]
+)
+def test_malformed_secret_list_is_e003(settings: Any, value: str) -> None:
+    settings.BETTER_AUTH_SECRETS = value
+    messages = check_auth_configuration()
+    assert [m.id for m in messages] == ["authbridge.E003"]
+    assert "version:secret" in (messages[0].hint or "")
+
+
+def test_malformed_list_as_the_only_source_reports_both_problems(no_key_source: Any) -> None:
+    no_key_source.BETTER_AUTH_SECRETS = "no-version-here"
+    assert check_ids() == ["authbridge.E003", "authbridge.E001"]
+
+
+@pytest.mark.parametrize(
+    "jwks",
+    [
+        pytest.param("not json", id="not-json"),
+        pytest.param(json.dumps({"keys": []}), id="no-keys"),
+        pytest.param(json.dumps([1]), id="not-an-object"),
+        pytest.param(json.dumps({"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}), id="only-hmac"),
+    ],
+)
+def test_unusable_pinned_jwks_is_e004(settings: Any, jwks: str) -> None:
+    settings.BETTER_AUTH_JWKS = jwks
+    assert check_ids() == ["authbridge.E004"]
+
+
+@pytest.mark.parametrize("name", ["BETTER_AUTH_URL", "BETTER_AUTH_JWKS_URL"])
+@pytest.mark.parametrize(
+    "url", ["app.example.com", "ftp://app.example.com", "http://", "file:///k"]
+)
+def test_url_that_is_not_http_is_e005(settings: Any, name: str, url: str) -> None:
+    setattr(settings, name, url)
+    messages = check_auth_configuration()
+    assert [m.id for m in messages] == ["authbridge.E005"]
+    assert name in messages[0].msg
+
+
+def test_manage_py_check_refuses_the_configuration(no_key_source: Any) -> None:
+    with pytest.raises(SystemCheckError, match=r"authbridge\.E001"):
+        call_command("check")

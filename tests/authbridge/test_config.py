@@ -1,0 +1,172 @@
+"""parse_secret_list, AuthConfig.from_settings, key_source() and the reset of get_verifier()."""
+
+import json
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from authbridge.config import AuthConfig, get_config, get_verifier, parse_secret_list
+from authbridge.errors import InvalidToken
+from authbridge.keys import FetchedJwks, PinnedJwks
+from tests.conftest import TEST_ISSUER, TEST_SECRET
+
+BASE = "https://app.example.com"
+
+
+@pytest.mark.parametrize(
+    ("raw", "secrets"),
+    [
+        pytest.param("", (), id="empty"),
+        pytest.param("1:abc", ("abc",), id="one"),
+        pytest.param("2:new,1:old", ("new", "old"), id="two-in-order"),
+        pytest.param(" 2:new , 1:old ,", ("new", "old"), id="spaces-and-trailing-comma"),
+        pytest.param("3:with:colons", ("with:colons",), id="colon-in-secret"),
+        pytest.param("v2:x", ("x",), id="non-numeric-version"),
+    ],
+)
+def test_parse_secret_list(raw: str, secrets: tuple[str, ...]) -> None:
+    assert parse_secret_list(raw) == secrets
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param("nocolon", id="no-version"),
+        pytest.param(":secret", id="empty-version"),
+        pytest.param(" :secret", id="blank-version"),
+        pytest.param("1:", id="empty-secret"),
+        pytest.param("1:a,broken", id="one-bad-entry"),
+    ],
+)
+def test_parse_secret_list_refuses_malformed_lists(raw: str) -> None:
+    with pytest.raises(ValueError, match="version:secret"):
+        parse_secret_list(raw)
+
+
+def source(**overrides: Any) -> SimpleNamespace:
+    values: dict[str, Any] = {
+        "BETTER_AUTH_URL": "",
+        "BETTER_AUTH_JWKS_URL": "",
+        "BETTER_AUTH_JWKS": "",
+        "BETTER_AUTH_SECRET": "",
+        "BETTER_AUTH_SECRETS": "",
+        "BETTER_AUTH_ISSUER": "",
+        "BETTER_AUTH_AUDIENCE": [],
+        "JWT_LEEWAY_SECONDS": 10,
+        "JWKS_CACHE_SECONDS": 300.0,
+        "JWKS_REFRESH_COOLDOWN_SECONDS": 30.0,
+        "JWKS_TIMEOUT_SECONDS": 3.0,
+    }
+    return SimpleNamespace(**{**values, **overrides})
+
+
+def test_nothing_configured_expects_nothing() -> None:
+    config = AuthConfig.from_settings(source())
+    assert (config.jwks_url, config.issuer, config.audiences, config.secrets) == ("", "", (), ())
+    assert config.key_source() is None
+
+
+@pytest.mark.parametrize("url", [BASE, BASE + "/"], ids=["plain", "trailing-slash"])
+def test_base_url_gives_jwks_url_issuer_and_audience(url: str) -> None:
+    config = AuthConfig.from_settings(source(BETTER_AUTH_URL=url))
+    assert config.jwks_url == BASE + "/api/auth/jwks"
+    assert config.issuer == BASE
+    assert config.audiences == (BASE,)
+    fetched = config.key_source()
+    assert isinstance(fetched, FetchedJwks)
+    assert fetched.url == BASE + "/api/auth/jwks"
+
+
+def test_explicit_values_override_the_base_url() -> None:
+    config = AuthConfig.from_settings(
+        source(
+            BETTER_AUTH_URL=BASE,
+            BETTER_AUTH_JWKS_URL="https://keys.example.com/jwks",
+            BETTER_AUTH_ISSUER="https://issuer.example.com",
+            BETTER_AUTH_AUDIENCE=["a", "b"],
+            JWT_LEEWAY_SECONDS=3,
+            JWKS_CACHE_SECONDS=60.0,
+            JWKS_REFRESH_COOLDOWN_SECONDS=5.0,
+            JWKS_TIMEOUT_SECONDS=0.5,
+        )
+    )
+    assert config.jwks_url == "https://keys.example.com/jwks"
+    assert (config.issuer, config.audiences) == ("https://issuer.example.com", ("a", "b"))
+    assert (config.leeway_seconds, config.cache_seconds) == (3, 60.0)
+    assert (config.cooldown_seconds, config.timeout_seconds) == (5.0, 0.5)
+
+
+def test_secret_comes_first_and_the_list_adds_the_others_once() -> None:
+    config = AuthConfig.from_settings(
+        source(BETTER_AUTH_SECRET="s" * 40, BETTER_AUTH_SECRETS=f"3:{'n' * 40},2:{'s' * 40},1:o")
+    )
+    assert config.secrets == ("s" * 40, "n" * 40, "o")
+
+
+def test_pinned_jwks_wins_over_fetching(keys: Any) -> None:
+    config = AuthConfig.from_settings(
+        source(BETTER_AUTH_URL=BASE, BETTER_AUTH_JWKS=json.dumps(keys.jwks(("EdDSA",))))
+    )
+    pinned = config.key_source()
+    assert isinstance(pinned, PinnedJwks)
+    assert pinned.key_for(kid="test-eddsa", alg="EdDSA").kid == "test-eddsa"
+
+
+def test_django_settings_are_the_default_source(settings: Any) -> None:
+    settings.BETTER_AUTH_URL = BASE + "/"
+    settings.BETTER_AUTH_JWKS = ""
+    settings.BETTER_AUTH_ISSUER = ""
+    settings.BETTER_AUTH_AUDIENCE = []
+    config = get_config()
+    assert (config.jwks_url, config.issuer, config.audiences) == (
+        BASE + "/api/auth/jwks",
+        BASE,
+        (BASE,),
+    )
+    assert config.secrets == (TEST_SECRET,)
+
+
+# --- get_verifier: built once, rebuilt when an auth setting changes --------------------------
+
+
+def test_verifier_is_built_once(settings: Any) -> None:
+    assert get_verifier() is get_verifier()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("BETTER_AUTH_URL", BASE),
+        ("BETTER_AUTH_SECRET", "x" * 40),
+        ("BETTER_AUTH_AUDIENCE", ["other"]),
+        ("JWT_LEEWAY_SECONDS", 99),
+        ("JWKS_CACHE_SECONDS", 1.0),
+    ],
+)
+def test_verifier_is_rebuilt_when_an_auth_setting_changes(
+    settings: Any, name: str, value: Any
+) -> None:
+    first, first_config = get_verifier(), get_config()
+    setattr(settings, name, value)
+    assert get_verifier() is not first
+    assert get_config() is not first_config
+
+
+def test_verifier_rebuilt_after_a_change_uses_the_new_value(settings: Any, make_token: Any) -> None:
+    token = make_token("HS256", iss="https://new.example")
+    with pytest.raises(InvalidToken, match="issued by someone else"):
+        get_verifier().verify(token)
+    settings.BETTER_AUTH_ISSUER = "https://new.example"
+    assert get_verifier().verify(token).user_id == "user-1"
+
+
+def test_unrelated_settings_keep_the_verifier_and_its_cache(settings: Any) -> None:
+    first = get_verifier()
+    settings.TIME_ZONE = "Europe/Paris"
+    assert get_verifier() is first
+
+
+def test_test_settings_expect_the_test_issuer() -> None:
+    config = get_config()
+    assert (config.issuer, config.audiences) == (TEST_ISSUER, (TEST_ISSUER,))

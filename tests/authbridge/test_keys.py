@@ -1,0 +1,324 @@
+"""parse_jwks, pick_key, PinnedJwks and the FetchedJwks cache policy (fake fetch, fake clock)."""
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from authbridge.errors import InvalidToken, KeysUnavailable
+from authbridge.keys import FetchedJwks, JwksError, PinnedJwks, parse_jwks, pick_key
+from tests.authbridge.conftest import FakeClock
+from tests.conftest import ASYMMETRIC_ALGS, TestKeys
+
+
+class FakeFetch:
+    """Returns ``document`` (or raises ``error``) and records each call's arguments."""
+
+    def __init__(self, document: Mapping[str, Any]) -> None:
+        self.document = document
+        self.error: Exception | None = None
+        self.calls: list[tuple[str, float, int]] = []
+
+    def __call__(self, url: str, *, timeout: float, max_bytes: int) -> Mapping[str, Any]:
+        self.calls.append((url, timeout, max_bytes))
+        if self.error is not None:
+            raise self.error
+        return self.document
+
+
+@pytest.fixture
+def fetch(keys: TestKeys) -> FakeFetch:
+    return FakeFetch(keys.jwks(("EdDSA", "ES256")))
+
+
+@pytest.fixture
+def source(fetch: FakeFetch, clock: FakeClock) -> FetchedJwks:
+    return FetchedJwks(
+        "http://jwks.test/jwks",
+        fetch=fetch,
+        clock=clock,
+        ttl=300,
+        cooldown=30,
+        timeout=3,
+        max_bytes=64_000,
+    )
+
+
+def unknown(source: FetchedJwks, kid: str, alg: str = "EdDSA") -> InvalidToken:
+    with pytest.raises(InvalidToken) as refused:
+        source.key_for(kid=kid, alg=alg)
+    return refused.value
+
+
+# --- parse_jwks ----------------------------------------------------------------------------------
+
+
+def test_parse_jwks_keeps_each_keys_metadata(keys: TestKeys) -> None:
+    parsed = parse_jwks(keys.jwks())
+    assert [key.kid for key in parsed] == [keys.kid(alg) for alg in ASYMMETRIC_ALGS]
+    ec = next(key for key in parsed if key.kid == "test-es384")
+    assert (ec.kty, ec.crv, ec.declared_alg, ec.use) == ("EC", "P-384", "ES384", "sig")
+
+
+def test_parse_jwks_skips_keys_it_cannot_use(keys: TestKeys) -> None:
+    document = keys.jwks(("EdDSA",))
+    document["keys"] += [
+        {"kty": "oct", "k": "c2VjcmV0", "kid": "hmac-in-jwks"},
+        {"kty": "EC", "crv": "P-256", "kid": "broken", "x": "AA", "y": "AA"},
+        {"kty": "RSA", "kid": "no-modulus"},
+        "not-an-object",
+        {"kid": "no-kty"},
+    ]
+    assert [key.kid for key in parse_jwks(document)] == ["test-eddsa"]
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        pytest.param([], id="not-an-object"),
+        pytest.param({}, id="no-keys"),
+        pytest.param({"keys": "x"}, id="keys-not-a-list"),
+        pytest.param({"keys": []}, id="empty"),
+        pytest.param({"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}, id="only-symmetric"),
+    ],
+)
+def test_parse_jwks_refuses_unusable_documents(document: Any) -> None:
+    with pytest.raises(JwksError):
+        parse_jwks(document)
+
+
+# --- pick_key ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("alg", ASYMMETRIC_ALGS)
+def test_pick_key_finds_each_algorithms_key_by_kid(keys: TestKeys, alg: str) -> None:
+    picked = pick_key(parse_jwks(keys.jwks()), kid=keys.kid(alg), alg=alg)
+    assert picked is not None
+    assert picked.kid == keys.kid(alg)
+
+
+@pytest.mark.parametrize(
+    ("jwk_alg", "token_alg", "drop_alg"),
+    [
+        pytest.param("RS256", "ES256", False, id="rsa-key-for-es256"),
+        pytest.param("ES256", "RS256", False, id="ec-key-for-rs256"),
+        pytest.param("ES256", "ES384", True, id="p256-key-for-es384"),
+        pytest.param("ES512", "ES384", True, id="p521-key-for-es384"),
+        pytest.param("ES256", "EdDSA", False, id="ec-key-for-eddsa"),
+        pytest.param("EdDSA", "ES256", False, id="okp-key-for-es256"),
+        pytest.param("PS256", "RS256", False, id="declared-ps256-for-rs256"),
+        pytest.param("RS256", "RS512", False, id="declared-rs256-for-rs512"),
+        pytest.param("RS256", "HS256", True, id="rsa-key-for-hs256"),
+    ],
+)
+def test_pick_key_refuses_a_key_that_does_not_fit_the_alg(
+    keys: TestKeys, jwk_alg: str, token_alg: str, drop_alg: bool
+) -> None:
+    jwk = keys.public_jwk(jwk_alg)
+    if drop_alg:  # only the key type / curve can tell
+        del jwk["alg"]
+    assert pick_key(parse_jwks({"keys": [jwk]}), kid=jwk["kid"], alg=token_alg) is None
+
+
+def test_rsa_key_without_declared_alg_serves_rs_and_ps(keys: TestKeys) -> None:
+    jwk = keys.public_jwk("RS256")
+    del jwk["alg"]
+    parsed = parse_jwks({"keys": [jwk]})
+    for alg in ("RS256", "RS512", "PS256", "PS512"):
+        assert pick_key(parsed, kid=jwk["kid"], alg=alg) is not None
+
+
+def test_key_marked_for_encryption_is_not_used_for_signatures(keys: TestKeys) -> None:
+    jwk = {**keys.public_jwk("ES256"), "use": "enc"}
+    assert pick_key(parse_jwks({"keys": [jwk]}), kid=jwk["kid"], alg="ES256") is None
+
+
+def test_without_kid_only_a_single_fitting_key_is_used(keys: TestKeys) -> None:
+    one = parse_jwks(keys.jwks(("EdDSA", "ES256")))
+    picked = pick_key(one, kid=None, alg="EdDSA")
+    assert picked is not None
+    assert picked.kid == "test-eddsa"
+    two = parse_jwks({"keys": [keys.public_jwk("EdDSA"), keys.public_jwk("EdDSA", kid="b")]})
+    assert pick_key(two, kid=None, alg="EdDSA") is None
+
+
+# --- PinnedJwks ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kid", "alg", "reason"),
+    [
+        pytest.param("nope", "EdDSA", "unknown_kid", id="unknown-kid"),
+        pytest.param("test-eddsa", "ES256", "key_mismatch", id="known-kid-wrong-alg"),
+        pytest.param(None, "ES512", "no_kid", id="no-kid-none-fits"),
+    ],
+)
+def test_pinned_jwks_refusals(keys: TestKeys, kid: str | None, alg: str, reason: str) -> None:
+    pinned = PinnedJwks(parse_jwks(keys.jwks(("EdDSA", "ES256"))))
+    assert pinned.key_for(kid="test-eddsa", alg="EdDSA").kid == "test-eddsa"
+    with pytest.raises(InvalidToken) as refused:
+        pinned.key_for(kid=kid, alg=alg)
+    assert refused.value.reason == reason
+
+
+# --- FetchedJwks: TTL ----------------------------------------------------------------------
+
+
+def test_keys_are_fetched_once_and_cached_for_the_ttl(
+    source: FetchedJwks, fetch: FakeFetch, clock: FakeClock
+) -> None:
+    for _ in range(5):
+        source.key_for(kid="test-eddsa", alg="EdDSA")
+    assert fetch.calls == [("http://jwks.test/jwks", 3, 64_000)]
+    clock.advance(299)
+    source.key_for(kid="test-eddsa", alg="EdDSA")
+    assert len(fetch.calls) == 1
+    clock.advance(2)
+    source.key_for(kid="test-eddsa", alg="EdDSA")
+    assert len(fetch.calls) == 2
+
+
+def test_ttl_refresh_picks_up_a_new_key_set(
+    source: FetchedJwks, fetch: FakeFetch, clock: FakeClock, keys: TestKeys
+) -> None:
+    source.key_for(kid="test-eddsa", alg="EdDSA")
+    fetch.document = keys.jwks(("ES384",))  # test-eddsa retired
+    clock.advance(301)
+    assert source.key_for(kid="test-es384", alg="ES384").kid == "test-es384"
+    assert unknown(source, "test-eddsa").reason == "unknown_kid"
+
+
+# --- FetchedJwks: unknown kid and cooldown ------------------------------------------------
+
+
+def test_unknown_kid_refetches_once_and_finds_a_rotated_key(
+    source: FetchedJwks, fetch: FakeFetch, keys: TestKeys
+) -> None:
+    source.key_for(kid="test-eddsa", alg="EdDSA")
+    fetch.document = {"keys": [*fetch.document["keys"], keys.public_jwk("EdDSA", kid="rotated")]}
+    assert source.key_for(kid="rotated", alg="EdDSA").kid == "rotated"
+    assert len(fetch.calls) == 2
+    source.key_for(kid="rotated", alg="EdDSA")
+    assert len(fetch.calls) == 2
+
+
+def test_burst_of_unknown_kids_fetches_at_most_once_per_cooldown(
+    source: FetchedJwks, fetch: FakeFetch, clock: FakeClock
+) -> None:
+    source.key_for(kid="test-eddsa", alg="EdDSA")
+    for n in range(50):
+        assert unknown(source, f"forged-{n}").reason == "unknown_kid"
+    assert len(fetch.calls) == 2  # the warm-up plus one re-fetch
+    clock.advance(29)
+    unknown(source, "forged-again")
+    assert len(fetch.calls) == 2
+    clock.advance(1)
+    for n in range(50):
+        unknown(source, f"forged-later-{n}")
+    assert len(fetch.calls) == 3
+    assert source.key_for(kid="test-eddsa", alg="EdDSA").kid == "test-eddsa"  # still served
+
+
+def test_known_kid_with_the_wrong_alg_does_not_refetch(
+    source: FetchedJwks, fetch: FakeFetch
+) -> None:
+    source.key_for(kid="test-eddsa", alg="EdDSA")
+    assert unknown(source, "test-eddsa", alg="ES256").reason == "key_mismatch"
+    assert len(fetch.calls) == 1
+
+
+# --- FetchedJwks: failures -----------------------------------------------------------------------
+
+
+def test_failed_refresh_keeps_stale_keys_after_the_ttl(
+    source: FetchedJwks, fetch: FakeFetch, clock: FakeClock
+) -> None:
+    source.key_for(kid="test-eddsa", alg="EdDSA")
+    fetch.error = OSError("connection refused")
+    clock.advance(301)
+    assert source.key_for(kid="test-eddsa", alg="EdDSA").kid == "test-eddsa"
+    assert len(fetch.calls) == 2
+    source.key_for(kid="test-eddsa", alg="EdDSA")  # within the failure backoff: no new attempt
+    assert len(fetch.calls) == 2
+    clock.advance(600)  # far past the TTL, still down: the stale keys keep working
+    assert source.key_for(kid="test-eddsa", alg="EdDSA").kid == "test-eddsa"
+    assert len(fetch.calls) == 3
+    fetch.error = None
+    clock.advance(6)
+    source.key_for(kid="test-eddsa", alg="EdDSA")
+    assert len(fetch.calls) == 4
+    clock.advance(299)
+    source.key_for(kid="test-eddsa", alg="EdDSA")
+    assert len(fetch.calls) == 4  # fresh again after the successful fetch
+
+
+def test_unknown_kid_while_the_jwks_is_down_is_a_401_with_stale_keys(
+    source: FetchedJwks, fetch: FakeFetch
+) -> None:
+    source.key_for(kid="test-eddsa", alg="EdDSA")
+    fetch.error = OSError("connection refused")
+    assert unknown(source, "rotated-meanwhile").reason == "unknown_kid"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        pytest.param(OSError("connection refused"), id="unreachable"),
+        pytest.param(TimeoutError("timed out"), id="timeout"),
+        pytest.param(ValueError("not JSON"), id="garbage"),
+    ],
+)
+def test_cold_start_without_keys_is_keys_unavailable_not_invalid(
+    source: FetchedJwks, fetch: FakeFetch, clock: FakeClock, error: Exception
+) -> None:
+    fetch.error = error
+    with pytest.raises(KeysUnavailable) as unavailable:
+        source.key_for(kid="test-eddsa", alg="EdDSA")
+    assert unavailable.value.retry_after_seconds == 5
+    clock.advance(2)
+    with pytest.raises(KeysUnavailable) as again:  # backoff: no second attempt right away
+        source.key_for(kid="test-eddsa", alg="EdDSA")
+    assert again.value.retry_after_seconds == 3
+    assert len(fetch.calls) == 1
+    fetch.error = None
+    clock.advance(3)
+    assert source.key_for(kid="test-eddsa", alg="EdDSA").kid == "test-eddsa"
+
+
+def test_document_without_usable_keys_counts_as_a_failed_fetch(
+    source: FetchedJwks, fetch: FakeFetch
+) -> None:
+    fetch.document = {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}
+    with pytest.raises(KeysUnavailable):
+        source.key_for(kid="test-eddsa", alg="EdDSA")
+
+
+def test_threads_on_a_cold_cache_share_one_fetch(keys: TestKeys, clock: FakeClock) -> None:
+    started, release = threading.Event(), threading.Event()
+    calls = []
+
+    def slow_fetch(url: str, *, timeout: float, max_bytes: int) -> Mapping[str, Any]:
+        calls.append(url)
+        started.set()
+        release.wait(5)
+        return keys.jwks(("EdDSA",))
+
+    source = FetchedJwks(
+        "http://jwks.test", fetch=slow_fetch, clock=clock, ttl=300, cooldown=30, timeout=3,
+        max_bytes=64_000,
+    )  # fmt: skip
+    results: list[str | None] = []
+
+    def verify_one() -> None:
+        results.append(source.key_for(kid="test-eddsa", alg="EdDSA").kid)
+
+    threads = [threading.Thread(target=verify_one) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    assert started.wait(5)
+    release.set()
+    for thread in threads:
+        thread.join(5)
+    assert results == ["test-eddsa"] * 8
+    assert len(calls) == 1

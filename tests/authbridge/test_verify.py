@@ -1,0 +1,285 @@
+"""Verifier, read_header, identity_from, check_issuer_and_audience: CONTRACT §2 without HTTP."""
+
+import time
+from typing import Any
+
+import pytest
+
+from authbridge.config import get_verifier
+from authbridge.errors import InvalidToken
+from authbridge.keys import PinnedJwks, parse_jwks
+from authbridge.verify import (
+    MAX_TOKEN_BYTES,
+    Identity,
+    Verifier,
+    check_issuer_and_audience,
+    identity_from,
+    read_header,
+)
+from tests.authbridge.conftest import make_verifier
+from tests.conftest import ASYMMETRIC_ALGS, HMAC_ALGS, TEST_ISSUER, TEST_SECRET, TestKeys
+
+
+def refusal(verifier: Verifier, token: str) -> InvalidToken:
+    with pytest.raises(InvalidToken) as refused:
+        verifier.verify(token)
+    return refused.value
+
+
+# --- every supported algorithm ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("alg", ASYMMETRIC_ALGS + HMAC_ALGS)
+def test_every_supported_algorithm_verifies(
+    pinned_verifier: Verifier, make_token: Any, alg: str
+) -> None:
+    identity = pinned_verifier.verify(make_token(alg, sub="ann", email="a@x.io", name="Ann"))
+    assert (identity.user_id, identity.email, identity.name) == ("ann", "a@x.io", "Ann")
+    assert identity.claims["iss"] == TEST_ISSUER
+
+
+def test_refusal_carries_alg_and_kid_for_the_log(
+    pinned_verifier: Verifier, make_token: Any
+) -> None:
+    error = refusal(pinned_verifier, make_token("ES256", exp=int(time.time()) - 60))
+    assert (error.reason, error.alg, error.kid) == ("expired", "ES256", "test-es256")
+
+
+# --- read_header -------------------------------------------------------------------------------
+
+
+def test_read_header_returns_the_header_without_following_anything(make_token: Any) -> None:
+    token = make_token("EdDSA", headers={"jku": "http://127.0.0.1:1/k", "x5u": "http://x"})
+    header = read_header(token)
+    assert header["alg"] == "EdDSA"
+    assert header["kid"] == "test-eddsa"
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        pytest.param("x" * (MAX_TOKEN_BYTES + 1), "too_long", id="over-8-kib"),
+        pytest.param("é" * (MAX_TOKEN_BYTES // 2 + 1), "too_long", id="over-8-kib-in-bytes"),
+        pytest.param("", "not_a_jwt", id="empty"),
+        pytest.param("abc", "not_a_jwt", id="no-dot"),
+        pytest.param("abc.def", "not_a_jwt", id="one-dot"),
+        pytest.param("a.b.c.d", "not_a_jwt", id="three-dots"),
+        pytest.param("a.b.c", "malformed", id="garbage-segments"),
+        pytest.param("W10.e30.", "malformed", id="header-is-a-list"),
+    ],
+)
+def test_read_header_refuses_before_any_key_is_needed(raw: str, reason: str) -> None:
+    with pytest.raises(InvalidToken) as refused:
+        read_header(raw)
+    assert refused.value.reason == reason
+
+
+def test_a_token_of_exactly_8_kib_is_not_refused_for_its_size() -> None:
+    raw = "a.b." + "c" * (MAX_TOKEN_BYTES - 4)
+    with pytest.raises(InvalidToken) as refused:
+        read_header(raw)
+    assert refused.value.reason == "malformed"
+
+
+# --- identity_from: sub -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sub",
+    [
+        pytest.param(None, id="missing"),
+        pytest.param("", id="empty"),
+        pytest.param(42, id="int"),
+        pytest.param(["u1"], id="list"),
+        pytest.param("u" * 256, id="256-chars"),
+        pytest.param("ann\x00", id="nul"),
+    ],
+)
+def test_identity_from_refuses_a_bad_sub(sub: Any) -> None:
+    claims = {"sub": sub} if sub is not None else {}
+    with pytest.raises(InvalidToken) as refused:
+        identity_from(claims)
+    assert refused.value.reason == "bad_sub"
+
+
+@pytest.mark.parametrize("sub", ["u", "u" * 255, "0GtisvCNbasH3NUKX5ppvDkX9DscROpx"])
+def test_identity_from_accepts_a_sub_up_to_255_chars(sub: str) -> None:
+    assert identity_from({"sub": sub}).user_id == sub
+
+
+def test_identity_ignores_email_and_name_that_are_not_strings() -> None:
+    identity = identity_from({"sub": "ann", "email": ["a@x.io"], "name": 7})
+    assert (identity.email, identity.name) == (None, None)
+
+
+def test_identity_is_immutable() -> None:
+    identity = identity_from({"sub": "ann"})
+    with pytest.raises(AttributeError):
+        identity.user_id = "bob"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        identity.claims["sub"] = "bob"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("sub", "reason"),
+    [
+        pytest.param(None, "missing_claim", id="missing"),
+        pytest.param("", "bad_sub", id="empty"),
+        pytest.param(42, "invalid", id="not-a-string"),
+        pytest.param("u" * 256, "bad_sub", id="256-chars"),
+    ],
+)
+@pytest.mark.parametrize("alg", ["HS256", "EdDSA"])
+def test_signed_token_with_a_bad_sub_is_refused(
+    pinned_verifier: Verifier, make_token: Any, alg: str, sub: Any, reason: str
+) -> None:
+    assert refusal(pinned_verifier, make_token(alg, sub=sub)).reason == reason
+
+
+def test_signed_token_with_a_255_char_sub_verifies(
+    pinned_verifier: Verifier, make_token: Any
+) -> None:
+    assert pinned_verifier.verify(make_token(sub="u" * 255)).user_id == "u" * 255
+
+
+# --- exp / nbf / iat and the 10 s leeway (margins of several seconds, no sleeping) -----------
+
+
+@pytest.mark.parametrize(
+    ("offsets", "reason"),
+    [
+        pytest.param({"exp": -5}, None, id="expired-5s-ago-within-leeway"),
+        pytest.param({"exp": -30}, "expired", id="expired-30s-ago"),
+        pytest.param({"nbf": 5}, None, id="nbf-in-5s-within-leeway"),
+        pytest.param({"nbf": 30}, "immature", id="nbf-in-30s"),
+        pytest.param({"iat": 5}, None, id="iat-in-5s-within-leeway"),
+        pytest.param({"iat": 60}, "immature", id="iat-in-60s"),
+    ],
+)
+def test_time_claims_honour_the_leeway(
+    pinned_verifier: Verifier, make_token: Any, offsets: dict[str, int], reason: str | None
+) -> None:
+    now = int(time.time())
+    token = make_token(**{name: now + offset for name, offset in offsets.items()})
+    if reason is None:
+        assert pinned_verifier.verify(token).user_id == "user-1"
+    else:
+        assert refusal(pinned_verifier, token).reason == reason
+
+
+def test_leeway_is_configurable(keys: TestKeys, make_token: Any) -> None:
+    token = make_token(exp=int(time.time()) - 30)
+    jwks = PinnedJwks(parse_jwks(keys.jwks()))
+    assert refusal(make_verifier(jwks=jwks, leeway_seconds=10), token).reason == "expired"
+    assert make_verifier(jwks=jwks, leeway_seconds=60).verify(token).user_id == "user-1"
+
+
+@pytest.mark.parametrize("alg", ["HS256", "EdDSA"])
+def test_exp_is_required(pinned_verifier: Verifier, make_token: Any, alg: str) -> None:
+    assert refusal(pinned_verifier, make_token(alg, exp=None)).reason == "missing_claim"
+
+
+# --- iss / aud -------------------------------------------------------------------------------
+
+OTHER = "https://other.example"
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        pytest.param({}, None, id="both-match"),
+        pytest.param({"iss": TEST_ISSUER + "/"}, None, id="iss-trailing-slash"),
+        pytest.param({"aud": TEST_ISSUER + "/"}, None, id="aud-trailing-slash"),
+        pytest.param({"aud": [OTHER, TEST_ISSUER]}, None, id="aud-list-with-ours"),
+        pytest.param({"iss": OTHER}, "bad_issuer", id="wrong-iss"),
+        pytest.param({"iss": None}, "bad_issuer", id="missing-iss"),
+        pytest.param({"iss": 7}, "bad_issuer", id="iss-not-a-string"),
+        pytest.param({"aud": OTHER}, "bad_audience", id="wrong-aud"),
+        pytest.param({"aud": [OTHER, "x"]}, "bad_audience", id="aud-list-without-ours"),
+        pytest.param({"aud": None}, "bad_audience", id="missing-aud"),
+        pytest.param({"aud": 7}, "bad_audience", id="aud-not-a-string"),
+        pytest.param({"aud": {"a": TEST_ISSUER}}, "bad_audience", id="aud-an-object"),
+    ],
+)
+def test_check_issuer_and_audience(claims: dict[str, Any], reason: str | None) -> None:
+    full = {
+        k: v for k, v in {"iss": TEST_ISSUER, "aud": TEST_ISSUER, **claims}.items() if v is not None
+    }
+
+    def check() -> None:
+        check_issuer_and_audience(full, issuer=TEST_ISSUER, audiences=(TEST_ISSUER,))
+
+    if reason is None:
+        check()
+    else:
+        with pytest.raises(InvalidToken) as refused:
+            check()
+        assert refused.value.reason == reason
+
+
+def test_expected_values_with_a_trailing_slash_match() -> None:
+    claims = {"iss": TEST_ISSUER, "aud": TEST_ISSUER}
+    check_issuer_and_audience(claims, issuer=TEST_ISSUER + "/", audiences=("x", TEST_ISSUER + "/"))
+
+
+def test_nothing_is_checked_when_nothing_is_expected(make_token: Any, keys: TestKeys) -> None:
+    verifier = make_verifier(jwks=PinnedJwks(parse_jwks(keys.jwks())), issuer="", audiences=())
+    assert verifier.verify(make_token(iss=OTHER, aud="anything")).user_id == "user-1"
+    assert verifier.verify(make_token(iss=None, aud=None)).user_id == "user-1"
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        pytest.param({"iss": OTHER}, "bad_issuer", id="wrong-iss"),
+        pytest.param({"aud": OTHER}, "bad_audience", id="wrong-aud"),
+        pytest.param({"aud": None}, "bad_audience", id="missing-aud"),
+    ],
+)
+def test_verifier_checks_issuer_and_audience(
+    pinned_verifier: Verifier, make_token: Any, claims: dict[str, Any], reason: str
+) -> None:
+    assert refusal(pinned_verifier, make_token(**claims)).reason == reason
+
+
+# --- sources: each token kind only with its own keys ------------------------------------------
+
+
+def test_hmac_token_without_a_secret_is_refused(keys: TestKeys, make_token: Any) -> None:
+    verifier = make_verifier(jwks=PinnedJwks(parse_jwks(keys.jwks())), secrets=())
+    assert refusal(verifier, make_token("HS256")).reason == "no_secret"
+
+
+def test_asymmetric_token_without_a_jwks_is_refused(make_token: Any) -> None:
+    verifier = make_verifier(jwks=None)
+    assert refusal(verifier, make_token("EdDSA")).reason == "no_jwks"
+    assert verifier.verify(make_token("HS256")).user_id == "user-1"
+
+
+def test_secret_rotation_accepts_every_listed_secret(make_token: Any, settings: Any) -> None:
+    old, new, third = "o" * 64, "n" * 64, "t" * 64
+    settings.BETTER_AUTH_SECRET = ""
+    settings.BETTER_AUTH_SECRETS = f"2:{new},1:{old}"
+    for secret in (new, old):
+        assert get_verifier().verify(make_token("HS512", key=secret)).user_id == "user-1"
+    assert refusal(get_verifier(), make_token("HS512", key=third)).reason == "bad_signature"
+    assert refusal(get_verifier(), make_token("HS512")).reason == "bad_signature"  # TEST_SECRET
+    settings.BETTER_AUTH_SECRET = TEST_SECRET  # the single secret joins the list
+    assert get_verifier().verify(make_token("HS512")).user_id == "user-1"
+    assert get_verifier().verify(make_token("HS512", key=old)).user_id == "user-1"
+
+
+@pytest.mark.parametrize("which", ["first", "last"])
+def test_expired_token_signed_with_a_listed_secret_reports_expiry(
+    make_token: Any, which: str
+) -> None:
+    secrets = ("a" * 40, "b" * 40)
+    key = secrets[0] if which == "first" else secrets[1]
+    token = make_token("HS256", key=key, exp=int(time.time()) - 60)
+    assert refusal(make_verifier(secrets=secrets), token).reason == "expired"
+
+
+def test_identity_equals_the_claims(pinned_verifier: Verifier, make_token: Any) -> None:
+    identity = pinned_verifier.verify(make_token(sub="ann", name="Ann", email="a@x.io"))
+    assert identity == Identity(user_id="ann", email="a@x.io", name="Ann", claims=identity.claims)
+    assert identity.claims["sub"] == "ann"
