@@ -147,13 +147,17 @@ class FetchedJwks:
         self._fetched_at: float | None = None
         self._failed_at: float | None = None
         self._unknown_kid_fetch_at: float | None = None
+        self._generation = 0  # successful fetches so far
         self._lock = threading.Lock()
 
     def key_for(self, *, kid: str | None, alg: str) -> JwksKey:
+        generation = self._generation
         keys = self._keys if self._is_fresh(self._clock()) else self._refresh(unknown_kid=False)
         key = pick_key(keys, kid=kid, alg=alg)
         if key is None and kid is not None and all(k.kid != kid for k in keys):
-            keys = self._refresh(unknown_kid=True)
+            # Keys fetched since this call began are the newest there are: no second fetch.
+            fetched = self._generation != generation
+            keys = self._keys if fetched else self._refresh(unknown_kid=True)
             key = pick_key(keys, kid=kid, alg=alg)
         if key is None:
             raise refuse_unknown_key(keys, kid=kid, alg=alg)
@@ -193,6 +197,7 @@ class FetchedJwks:
             logger.warning("JWKS fetch from %s failed: %s", self.url, exc)
             return self._keys_or_unavailable(retry_after=self._backoff)
         self._keys, self._fetched_at, self._failed_at = keys, now, None
+        self._generation += 1
         logger.info("JWKS fetched from %s: kids=%s", self.url, [key.kid for key in keys])
         return keys
 

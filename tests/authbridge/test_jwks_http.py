@@ -71,6 +71,14 @@ def test_unknown_kid_refetches_exactly_once_then_is_cached(
     assert use_jwks_server.requests == 2
 
 
+def test_unknown_kid_on_a_cold_start_costs_one_fetch(
+    client: Client, make_token: Any, use_jwks_server: JwksServer
+) -> None:
+    response = client.get("/api/me", **bearer(make_token("EdDSA", kid="forged")))
+    assert response.status_code == 401
+    assert use_jwks_server.requests == 1
+
+
 def test_a_zero_ttl_refetches_for_every_token(
     client: Client, make_token: Any, settings: Any, use_jwks_server: JwksServer
 ) -> None:

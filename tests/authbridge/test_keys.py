@@ -220,6 +220,17 @@ def test_burst_of_unknown_kids_fetches_at_most_once_per_cooldown(
     assert source.key_for(kid="test-eddsa", alg="EdDSA").kid == "test-eddsa"  # still served
 
 
+@pytest.mark.parametrize("warm", [False, True], ids=["cold-start", "ttl-expired"])
+def test_keys_fetched_for_this_token_are_not_fetched_again_for_its_kid(
+    source: FetchedJwks, fetch: FakeFetch, clock: FakeClock, warm: bool
+) -> None:
+    if warm:
+        source.key_for(kid="test-eddsa", alg="EdDSA")
+        clock.advance(301)
+    assert unknown(source, "forged").reason == "unknown_kid"
+    assert len(fetch.calls) == 1 + warm  # the fetch this call made was the re-fetch
+
+
 def test_known_kid_with_the_wrong_alg_does_not_refetch(
     source: FetchedJwks, fetch: FakeFetch
 ) -> None:
