@@ -55,7 +55,8 @@ def auth_error_response(request: HttpRequest, exc: AuthError) -> HttpResponse:
             f"Bearer realm={quoted(REALM)}, error={quoted('invalid_token')}, "
             f"error_description={quoted(exc.description)}"
         )
-        logger.info("token refused: reason=%s alg=%s kid=%s", exc.reason, exc.alg, exc.kid)
+        # kid is the client's: repr (no raw newlines to forge log lines), capped in length.
+        logger.info("token refused: reason=%s alg=%s kid=%.80r", exc.reason, exc.alg, exc.kid)
     elif isinstance(exc, KeysUnavailable):
         response["Retry-After"] = str(exc.retry_after_seconds)
     else:

@@ -185,6 +185,27 @@ def test_refusals_are_logged_with_reason_and_never_the_token(
         assert all(part not in message for part in token.split("."))
 
 
+@pytest.mark.parametrize(
+    "kid",
+    [
+        pytest.param("x\n2026-01-01 00:00:00 INFO forged line", id="newline"),
+        pytest.param("x\r\nforged", id="crlf"),
+        pytest.param("k" * 4000, id="long"),
+    ],
+)
+def test_client_chosen_kid_cannot_forge_or_flood_log_lines(
+    client: Client, make_token: Any, caplog: pytest.LogCaptureFixture, kid: str
+) -> None:
+    with caplog.at_level(logging.INFO, logger="authbridge"):
+        response = client.get("/api/me", **bearer(make_token("EdDSA", kid=kid)))
+    assert response.status_code == 401
+    [refusal] = [r.getMessage() for r in caplog.records if r.name == "authbridge.auth"]
+    assert "reason=unknown_kid" in refusal
+    assert "\n" not in refusal
+    assert "\r" not in refusal
+    assert len(refusal) < 200
+
+
 # --- 503 when no key can be had (CONTRACT §2.8) ------------------------------------------------
 
 
