@@ -7,6 +7,7 @@ app through settings and call /api/me, so the whole path from a request to the s
 import json
 import threading
 import time
+import urllib.request
 from typing import Any
 
 import jwt
@@ -325,6 +326,7 @@ def test_environment_proxies_are_ignored(
         monkeypatch.setenv(name, proxy.url.removesuffix("/jwks"))
     for name in ("no_proxy", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)
+    urllib.request.install_opener(None)  # urllib reads the variables when it builds its opener
     document = fetch_json(jwks_server.url, timeout=2, max_bytes=MAX_JWKS_BYTES)
     assert document["keys"] == jwks_server.document["keys"]
     assert (proxy.requests, jwks_server.requests) == (0, 1)
