@@ -326,7 +326,9 @@ def test_environment_proxies_are_ignored(
         monkeypatch.setenv(name, proxy.url.removesuffix("/jwks"))
     for name in ("no_proxy", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)
-    urllib.request.install_opener(None)  # urllib reads the variables when it builds its opener
+    # urllib reads the variables when it builds its shared opener: make it build a new one
+    # (as a fresh process would), and put the old one back afterwards.
+    monkeypatch.setattr(urllib.request, "_opener", None)
     document = fetch_json(jwks_server.url, timeout=2, max_bytes=MAX_JWKS_BYTES)
     assert document["keys"] == jwks_server.document["keys"]
     assert (proxy.requests, jwks_server.requests) == (0, 1)
