@@ -68,6 +68,14 @@ def check_auth_configuration(app_configs: Any = None, **kwargs: Any) -> list[Che
             errors.append(
                 Error(f"{name} must be an http(s) URL, got {url!r}.", id="authbridge.E005")
             )
+    proxy = urlsplit(settings.JWKS_PROXY_URL)
+    if settings.JWKS_PROXY_URL and (proxy.scheme != "http" or not proxy.hostname):
+        errors.append(
+            Error(
+                f"JWKS_PROXY_URL must be an http:// URL, got {settings.JWKS_PROXY_URL!r}.",
+                id="authbridge.E005",
+            )
+        )
     return errors + issuer_audience_errors() + cache_errors()
 
 

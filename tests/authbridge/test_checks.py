@@ -219,3 +219,11 @@ def test_the_transport_warning_is_a_deploy_check_only(settings: Any) -> None:
     ids = [m.id for m in run_checks(include_deployment_checks=True)]
     assert "authbridge.W001" in ids
     assert "authbridge.W001" not in [m.id for m in run_checks()]
+
+
+@pytest.mark.parametrize("proxy", ["https://proxy.test:3128", "proxy.test:3128", "http://"])
+def test_a_jwks_proxy_must_be_an_http_url(settings: Any, proxy: str) -> None:
+    settings.JWKS_PROXY_URL = proxy
+    assert check_ids() == ["authbridge.E005"]
+    settings.JWKS_PROXY_URL = "http://proxy.test:3128"
+    assert check_ids() == []
