@@ -166,6 +166,13 @@ JWKS_REFRESH_COOLDOWN_SECONDS = env_float(
     "JWKS_REFRESH_COOLDOWN_SECONDS", default=30.0, minimum=0.0
 )
 JWKS_TIMEOUT_SECONDS = env_float("JWKS_TIMEOUT_SECONDS", default=3.0, minimum=0.1)
+# authbridge hardening (issue 10): token lifetime ceiling, where the last good JWKS is kept
+# (a cache alias, never the database cache), and an explicit proxy (environment proxies
+# are ignored for the JWKS).
+JWT_MAX_LIFETIME_SECONDS = env_int("JWT_MAX_LIFETIME_SECONDS", default=86_400, minimum=1)
+JWKS_CACHE_ALIAS = env_str("JWKS_CACHE_ALIAS", default="default")
+JWKS_PROXY_URL = env_str("JWKS_PROXY_URL", default="")
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- logging: refusals at INFO, key fetch failures at WARNING; never a token --------------
 LOGGING = {
