@@ -7,9 +7,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from tasks.models import Task
+from tests.tasks.scope_guard import require_user_scope
 
 TaskFactory = Callable[..., Task]
 
@@ -29,7 +31,11 @@ def make_task(db: None) -> TaskFactory:
 
 @dataclass
 class TasksApi:
-    """The tasks endpoints of one user, called through the Django test client with a token."""
+    """The tasks endpoints of one user, called through the Django test client with a token.
+
+    Every request runs under the scope guard: a statement on the tasks tables without a
+    ``user_id`` condition fails the test (the client re-raises what the request reported).
+    """
 
     client: Client
     user_id: str
@@ -44,9 +50,10 @@ class TasksApi:
         self, method: str, url: str, body: Any = None, raw: bytes | None = None, **headers: Any
     ) -> Any:
         data = raw if raw is not None else b"" if body is None else json.dumps(body).encode()
-        return self.client.generic(
-            method, url, data, content_type="application/json", **{**self.headers, **headers}
-        )
+        with connection.execute_wrapper(require_user_scope):
+            return self.client.generic(
+                method, url, data, content_type="application/json", **{**self.headers, **headers}
+            )
 
     def create(self, **fields: Any) -> dict[str, Any]:
         response = self.call("POST", self.url(), {"title": "A task", **fields})

@@ -149,3 +149,26 @@ class TestIdempotencyKey:
         assert self.post(api, {"title": ""}).status_code == 422
         assert self.post(api, {"title": "fixed"}).status_code == 201
         assert IdempotencyRecord.objects.for_user(api.user_id).count() == 1
+
+    def records(self, api: TasksApi) -> list[int]:
+        return sorted(
+            IdempotencyRecord.objects.for_user(api.user_id).values_list("task_id", flat=True)
+        )
+
+    def test_deleting_a_task_deletes_its_idempotency_record(self, api: TasksApi) -> None:
+        gone = self.post(api, {"title": "private text"}, key="a").json()
+        kept = self.post(api, {"title": "kept"}, key="b").json()
+        assert api.call("DELETE", api.url(gone["id"])).status_code == 204
+        assert self.records(api) == [kept["id"]]
+        # The key is free again: the same key and body create a new task, not a replay.
+        again = self.post(api, {"title": "private text"}, key="a")
+        assert (again.status_code, again.json()["id"] != gone["id"]) == (201, True)
+
+    def test_clearing_completed_tasks_deletes_their_idempotency_records(
+        self, api: TasksApi
+    ) -> None:
+        done = self.post(api, {"title": "done"}, key="a").json()
+        open_ = self.post(api, {"title": "open"}, key="b").json()
+        api.call("PATCH", api.url(done["id"], "/complete"))
+        assert api.call("DELETE", api.url(status="completed")).json() == {"deleted": 1}
+        assert self.records(api) == [open_["id"]]
