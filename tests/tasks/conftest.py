@@ -47,13 +47,12 @@ class TasksApi:
         return f"{path}?{urlencode(query)}" if query else path
 
     def call(
-        self, method: str, url: str, body: Any = None, raw: bytes | None = None, **headers: Any
+        self, method: str, url: str, body: Any = None, *, raw: bytes | None = None, **headers: Any
     ) -> Any:
         data = raw if raw is not None else b"" if body is None else json.dumps(body).encode()
         with connection.execute_wrapper(require_user_scope):
-            return self.client.generic(
-                method, url, data, content_type="application/json", **{**self.headers, **headers}
-            )
+            extra: dict[str, Any] = {**self.headers, **headers}  # WSGI environ entries
+            return self.client.generic(method, url, data, content_type="application/json", **extra)
 
     def create(self, **fields: Any) -> dict[str, Any]:
         response = self.call("POST", self.url(), {"title": "A task", **fields})

@@ -95,7 +95,7 @@ def test_two_tabs_cannot_overwrite_each_other(api: TasksApi) -> None:
 
 class TestIdempotencyKey:
     def post(self, api: TasksApi, body: Any, key: str | None = "key-1") -> Any:
-        headers = {} if key is None else {"HTTP_IDEMPOTENCY_KEY": key}
+        headers: dict[str, Any] = {} if key is None else {"HTTP_IDEMPOTENCY_KEY": key}
         return api.call("POST", api.url(), body, **headers)
 
     def test_a_retry_returns_the_original_201_and_creates_nothing(self, api: TasksApi) -> None:
