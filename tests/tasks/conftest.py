@@ -60,6 +60,19 @@ class TasksApi:
         return dict(response.json())
 
 
+BOTH_TOKEN_KINDS = pytest.mark.parametrize("token_kind", ["hs256", "eddsa"])
+
+
+@pytest.fixture
+def token_kind() -> str:
+    """One token kind for the tasks suite: what a task route does never depends on it.
+
+    Verification per kind is authbridge's to test (tests/authbridge); the few tasks tests where
+    the kind matters (path binding, refusals, one full answer) carry ``@BOTH_TOKEN_KINDS``.
+    """
+    return "eddsa"  # Better Auth's default
+
+
 @pytest.fixture
 def api_for(
     client: Client, auth_headers: Callable[..., dict[str, str]]

@@ -7,7 +7,7 @@ import pytest
 from django.db import OperationalError
 
 from tasks import services
-from tests.tasks.conftest import TasksApi
+from tests.tasks.conftest import BOTH_TOKEN_KINDS, TasksApi
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +24,7 @@ def field_errors(response: Any) -> list[tuple[str, str]]:
 
 
 class TestCreate:
+    @BOTH_TOKEN_KINDS
     def test_answers_201_with_the_task_location_and_etag(self, api: TasksApi) -> None:
         response = api.call("POST", api.url(), {"title": "Buy milk"})
         assert response.status_code == 201
@@ -361,6 +362,7 @@ class TestAuth:
         assert set(response.json()) == {"detail"}
         assert response["WWW-Authenticate"].startswith('Bearer realm="todo-api"')
 
+    @BOTH_TOKEN_KINDS
     def test_an_expired_token_is_401(self, api: TasksApi, auth_headers: Any) -> None:
         expired = auth_headers(api.user_id, exp=1_000_000_000)
         response = api.call("GET", api.url(), **expired)

@@ -15,7 +15,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from tests.tasks.conftest import TasksApi
+from tests.tasks.conftest import BOTH_TOKEN_KINDS, TasksApi
 
 pytestmark = pytest.mark.django_db
 
@@ -74,6 +74,7 @@ def test_lists_search_and_clear_only_see_ones_own_tasks(api_for: Callable[[str],
     assert bob.call("GET", bob.url(bob_task["id"])).status_code == 200
 
 
+@BOTH_TOKEN_KINDS
 def test_a_token_for_one_user_cannot_use_another_users_path(
     api_for: Callable[[str], TasksApi],
 ) -> None:
