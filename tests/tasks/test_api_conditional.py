@@ -172,3 +172,9 @@ class TestIdempotencyKey:
         api.call("PATCH", api.url(done["id"], "/complete"))
         assert api.call("DELETE", api.url(status="completed")).json() == {"deleted": 1}
         assert self.records(api) == [open_["id"]]
+
+    def test_the_same_data_in_another_form_is_a_retry(self, api: TasksApi) -> None:
+        first = self.post(api, {"title": "Buy milk", "priority": "medium"})
+        retry = self.post(api, {"title": "  Buy milk ", "unknown": 1})
+        assert (retry.status_code, retry.json()) == (201, first.json())
+        assert api.call("GET", api.url()).json()["count"] == 1
