@@ -169,3 +169,14 @@ def test_bulk_actions_need_the_change_permission(
     before = [(t.completed, t.version) for t in Task.unscoped.order_by("pk")]
     viewer_client.post(CHANGELIST, {"action": action, "_selected_action": [t.pk for t in tasks]})
     assert [(t.completed, t.version) for t in Task.unscoped.order_by("pk")] == before
+
+
+def test_add_form_and_history(staff_client: Client) -> None:
+    form = {"user_id": "cy", "title": "Added", "description": "", "priority": "low"}
+    assert staff_client.get(f"{CHANGELIST}add/").status_code == 200
+    assert staff_client.post(f"{CHANGELIST}add/", form).status_code == 302
+    task = Task.objects.for_user("cy").get()
+    assert (task.title, task.version) == ("Added", 1)
+    history = staff_client.get(f"{CHANGELIST}{task.pk}/history/")
+    assert history.status_code == 200
+    assert "Added." in history.content.decode()
