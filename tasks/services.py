@@ -61,10 +61,11 @@ def update_returning(tasks: TaskQuerySet, values: Mapping[str, Any]) -> list[Tas
 
     Django 5.2 has no queryset-level RETURNING for updates, so the UPDATE is compiled the way
     ``QuerySet.update`` compiles it and Django's own INSERT … RETURNING clause is appended.
-    Measured on PostgreSQL 15 over loopback (2,000 sequential toggles of one row, two rounds,
-    on a 2-core machine shared with other test runs): this one statement 5.5 to 7.6 ms per
-    write, SELECT … FOR UPDATE + UPDATE + SELECT in one transaction 11.5 to 12.5 ms. Both commit
-    once; the lock variant pays two more round trips and holds the row lock across them.
+    Measured with bench/writes.py (``make bench``; 2,000 sequential toggles of one row, two
+    rounds, on a 2-core machine shared with other test runs, so the spread is wide). PostgreSQL
+    15 over loopback: this one statement 5.4 to 7.6 ms per write, SELECT … FOR UPDATE + UPDATE
+    + SELECT in one transaction 8.8 to 12.5 ms (two more round trips, the row lock held across
+    them). SQLite: 2.1 to 3.3 ms either way (no row locks; one commit each).
     """
     using = router.db_for_write(Task)
     # chain(klass) returns a klass instance; the stubs only know it as a Query.
