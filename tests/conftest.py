@@ -46,8 +46,8 @@ class TestKeys:
 
     def public_jwk(self, alg: str, *, kid: str | None = None) -> dict[str, Any]:
         public = self.private_key(alg).public_key()
-        algorithm = {"Ed": OKPAlgorithm, "ES": ECAlgorithm}.get(alg[:2], RSAAlgorithm)
-        jwk = json.loads(algorithm.to_jwk(public))
+        algorithm: Any = {"Ed": OKPAlgorithm, "ES": ECAlgorithm}.get(alg[:2], RSAAlgorithm)
+        jwk: dict[str, Any] = json.loads(algorithm.to_jwk(public))
         jwk.update(alg=alg, kid=kid or self.kid(alg), use="sig")
         return jwk
 

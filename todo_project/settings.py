@@ -179,11 +179,20 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        # Django's default: a 500's traceback is mailed to ADMINS (when set) outside debug.
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {
         # Django's own console handler would print every line twice in DEBUG.
-        "django": {"handlers": [], "propagate": True},
+        "django": {"handlers": ["mail_admins"], "propagate": True},
         # Every 401/404 would be a WARNING; authbridge logs refusals at INFO with the reason.
         "django.request": {"level": "ERROR"},
     },
