@@ -92,6 +92,7 @@ class Task(models.Model):
     version = models.PositiveBigIntegerField(default=1, editable=False)
 
     objects: ClassVar[TaskManager] = TaskManager()
+    unscoped = models.Manager()
 
     class Meta:
         ordering = ("-created_at", "-id")

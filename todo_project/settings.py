@@ -167,6 +167,9 @@ JWKS_REFRESH_COOLDOWN_SECONDS = env_float(
 )
 JWKS_TIMEOUT_SECONDS = env_float("JWKS_TIMEOUT_SECONDS", default=3.0, minimum=0.1)
 
+# --- benchmark: `make bench` alone turns on the bare floor route (todo_project/bench_floor.py) ---
+BENCH_FLOOR_ROUTE = env_bool("DJANGO_BENCH_FLOOR_ROUTE", default=False)
+
 # --- logging: refusals at INFO, key fetch failures at WARNING; never a token --------------
 LOGGING = {
     "version": 1,
