@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -216,7 +217,7 @@ def run_wrk(
     server: Server,
     requests_file: Path,
     *,
-    seconds: float,
+    seconds: int,
     connections: int,
     threads: int,
     close: bool,
@@ -231,7 +232,9 @@ def run_wrk(
         "-s", str(ROOT / "bench" / "rotate.lua"), f"http://127.0.0.1:{server.port}",
     ]  # fmt: skip
     cpu_before = server.cpu_seconds()
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode:
+        sys.exit(f"wrk failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
     cpu = server.cpu_seconds() - cpu_before
     line = next(x for x in done.stdout.splitlines() if x.startswith("BENCH_JSON "))
     return json.loads(line.removeprefix("BENCH_JSON ")), cpu
@@ -289,7 +292,8 @@ def server_command(args: argparse.Namespace, port: int) -> list[str]:
         return [
             str(ROOT / ".venv" / "bin" / "granian"), "--interface", "wsgi", "--host", "127.0.0.1",
             "--port", str(port), "--workers", str(args.workers or 2), "--blocking-threads",
-            str(args.threads or 1), "--no-ws", "todo_project.wsgi:application",
+            str(args.threads or 1), "--no-ws", *shlex.split(args.server_args),
+            "todo_project.wsgi:application",
         ]  # fmt: skip
     command = [str(GUNICORN), "todo_project.wsgi", "-c", str(ROOT / "gunicorn.conf.py")]
     command += ["--bind", f"127.0.0.1:{port}"]
@@ -299,12 +303,12 @@ def server_command(args: argparse.Namespace, port: int) -> list[str]:
         command += ["--workers", str(args.workers)]
     if args.threads:
         command += ["--threads", str(args.threads)]
-    return command
+    return command + shlex.split(args.server_args)
 
 
 def summarise(figures: list[Figures]) -> list[dict[str, Any]]:
     """Median over rounds per (scenario, rows); ratio to the floor of the same round and rows."""
-    floors = {(f.rows, f.round): f.rps for f in figures if f.scenario == FLOOR.name}
+    floors = {(f.rows, f.round): f for f in figures if f.scenario == FLOOR.name}
     groups: dict[tuple[str, int], list[Figures]] = {}
     for f in figures:
         groups.setdefault((f.scenario, f.rows), []).append(f)
@@ -321,7 +325,13 @@ def summarise(figures: list[Figures]) -> list[dict[str, Any]]:
                 "cpu_ms_per_request": statistics.median(r.cpu_ms_per_request for r in runs),
                 "non_2xx": sum(r.non_2xx for r in runs),
                 "socket_errors": sum(r.socket_errors for r in runs),
-                "ratio_to_floor": statistics.median(r.rps / floors[(rows, r.round)] for r in runs),
+                "ratio_to_floor": statistics.median(
+                    r.rps / floors[rows, r.round].rps for r in runs
+                ),
+                # the same ratio from server CPU per request: less sensitive to a busy machine
+                "cpu_ratio_to_floor": statistics.median(
+                    floors[rows, r.round].cpu_ms_per_request / r.cpu_ms_per_request for r in runs
+                ),
             }
         )
     return table
@@ -330,7 +340,7 @@ def summarise(figures: list[Figures]) -> list[dict[str, Any]]:
 def print_table(table: list[dict[str, Any]]) -> None:
     head = (
         f"{'scenario':<10} {'rows':>9} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'CPU ms/req':>10} {'non-2xx':>7} {'÷ floor':>7}"
+        f"{'CPU ms/req':>10} {'non-2xx':>7} {'÷ floor':>7} {'CPU ÷':>6}"
     )
     print(head)
     print("-" * len(head))
@@ -338,7 +348,8 @@ def print_table(table: list[dict[str, Any]]) -> None:
         print(
             f"{row['scenario']:<10} {row['rows']:>9,} {row['rps']:>8.0f} {row['p50_ms']:>7.2f} "
             f"{row['p99_ms']:>7.2f} {row['cpu_ms_per_request']:>10.2f} "
-            f"{row['non_2xx'] + row['socket_errors']:>7} {row['ratio_to_floor']:>7.2f}"
+            f"{row['non_2xx'] + row['socket_errors']:>7} {row['ratio_to_floor']:>7.2f} "
+            f"{row['cpu_ratio_to_floor']:>6.2f}"
         )
 
 
@@ -362,11 +373,9 @@ def parse_args() -> argparse.Namespace:
         "--quick", action="store_true", help="small data, one round, short runs (about a minute)"
     )
     parser.add_argument("--rounds", type=int, help="rounds per scenario (default 3; quick 1)")
+    parser.add_argument("--seconds", type=int, help="seconds per measurement (default 8; quick 3)")
     parser.add_argument(
-        "--seconds", type=float, help="seconds per measurement (default 8; quick 3)"
-    )
-    parser.add_argument(
-        "--warmup", type=float, help="seconds of warm-up per scenario (default 2; quick 1)"
+        "--warmup", type=int, help="seconds of warm-up per scenario (default 2; quick 1)"
     )
     parser.add_argument(
         "--small-users", type=int, help="users in the small data set (default 100; quick 20)"
@@ -386,6 +395,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--worker-class", help="override gunicorn.conf.py (sync, gthread)")
     parser.add_argument("--workers", type=int, help="override gunicorn.conf.py")
     parser.add_argument("--threads", type=int, help="override gunicorn.conf.py")
+    parser.add_argument("--server-args", default="", help='e.g. "--max-requests 0"')
     parser.add_argument(
         "--no-keepalive", action="store_true", help="every request on a new connection"
     )

@@ -43,11 +43,12 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's session, CSRF, auth and messages middleware, skipped under /api/ (admin only)
+    "todo_project.middleware.SessionOutsideApi",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "todo_project.middleware.CsrfOutsideApi",
+    "todo_project.middleware.AuthenticationOutsideApi",
+    "todo_project.middleware.MessageOutsideApi",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
