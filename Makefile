@@ -53,8 +53,8 @@ lock: setup ## recompile the hash-pinned requirement files from pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --python-platform linux --no-header --quiet -o requirements/main.txt
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 --python-platform linux --no-header --quiet -o requirements/dev.txt
 
-bench: setup ## print verification and HTTP throughput figures (gunicorn on 127.0.0.1)
-	bash bench/run.sh
+bench: setup ## HTTP figures: PostgreSQL, gunicorn, wrk (BENCH_ARGS=--quick: about a minute)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 superuser: setup ## create an admin user for /admin/
 	$(BIN)/python manage.py migrate --no-input
