@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 E2E_DIR := tests/e2e/better_auth
 
-.PHONY: help setup run test test-e2e lint format bench lock lock-upgrade check-locks superuser token clean
+.PHONY: help setup run test test-e2e lint format bench bench-writes lock lock-upgrade check-locks superuser token clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -65,8 +65,11 @@ check-locks: ## fail when a lock file names a package index (URL, index or find-
 	@! grep -nE '://|index-url|find-links' $(LOCK_FILES) || \
 	  { echo "requirements/*.txt must not name a package index" >&2; exit 1; }
 
-bench: setup ## print verification and HTTP throughput figures (gunicorn on 127.0.0.1)
-	bash bench/run.sh
+bench: setup ## HTTP figures: PostgreSQL, gunicorn, wrk (BENCH_ARGS=--quick: about a minute)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+bench-writes: setup ## one task write: UPDATE ... RETURNING vs lock + update + read (DATABASE_URL's database)
+	PYTHONPATH=. $(BIN)/python bench/writes.py
 
 superuser: setup ## create an admin user for /admin/
 	$(BIN)/python manage.py migrate --no-input

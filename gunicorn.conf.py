@@ -5,15 +5,26 @@ import os
 
 # Binding and sizing come from the environment so one image fits every host.
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
+# Worker model, chosen from `make bench` figures (docs/PERFORMANCE.md, "The server"):
+# - sync, not gthread: on 2 cores every request is CPU-bound Python, so threads only add GIL
+#   hand-offs; sync served health and list faster than gthread with 4 threads in every
+#   round. sync keeps no connection alive: run it behind nginx (which buffers slow clients
+#   and keeps its own client connections open), as gunicorn's documentation advises.
+#   GUNICORN_THREADS > 1 turns gthread back on (gunicorn switches by itself).
+# - 2 x cores + 1 workers: a worker waiting on PostgreSQL leaves the core to another.
+# - preload_app: the app is imported once in the master; a worker that max_requests
+#   recycles is a fork of it (milliseconds) instead of a fresh Django start (about a second
+#   of CPU, with both workers restarting together under load: a stall of seconds in the
+#   benchmark). The JWKS cache is filled lazily in each worker, never in the master.
 workers = int(os.environ.get("WEB_CONCURRENCY", min(multiprocessing.cpu_count() * 2 + 1, 8)))
-# gthread: the JWKS cache is shared by a worker's threads, so keys are fetched once per process.
-worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+worker_class = "sync"
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+preload_app = True
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
-keepalive = 5
+keepalive = 5  # used only by gthread
 max_requests = 2000
-max_requests_jitter = 200
+max_requests_jitter = 1000  # spread recycling so workers do not restart together
 accesslog = "-"
 errorlog = "-"
 # Access logs must never carry credentials: no Authorization header in the format.

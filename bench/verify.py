@@ -48,7 +48,7 @@ def main() -> None:
         verifier.verify(token)  # warm up
         seconds = min(timeit.repeat(partial(verifier.verify, token), number=ROUNDS, repeat=3))
         rate, each_us = ROUNDS / seconds, seconds / ROUNDS * 1e6
-        print(f"verify {alg:<6} {rate:9.0f} tokens/s   {each_us:7.1f} µs each")  # noqa: T201
+        print(f"verify {alg:<6} {rate:9.0f} tokens/s   {each_us:7.1f} µs each")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """One task write two ways: UPDATE … RETURNING (what services do) vs lock + update + read.
 
-Figures for the choice documented in ``tasks.services.update_returning``; run by ``make bench``
-against its database (``BENCH_DATABASE_URL`` for PostgreSQL).
+Figures for the choice documented in ``tasks.services.update_returning``; run by
+``make bench-writes`` against the database ``DATABASE_URL`` names (it adds one task).
 """
 
 import os
@@ -49,7 +49,7 @@ def main() -> None:
             for _ in range(ROUNDS):
                 write()
             per_write = (time.perf_counter() - start) / ROUNDS * 1000
-            print(f"{name:<40} {per_write:7.3f} ms per write")  # noqa: T201
+            print(f"{name:<40} {per_write:7.3f} ms per write")
     finally:
         Task.objects.for_user(USER).delete()
 

@@ -11,7 +11,7 @@ from typing import Any, ClassVar, TypeVar
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, Count, F, Q, Value, When, Window
 from django.db.models.functions import Length, Lower, Trim
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.utils import timezone
@@ -48,6 +48,12 @@ class UserScopedManager(models.Manager[M]):
             f"{name}.{self.name} needs a user: use {name}.{self.name}.for_user(user_id), "
             f"or {name}.unscoped where every user's rows are meant (admin, maintenance)."
         )
+
+
+# What a list page reads: the fields of TaskOut (tasks/schemas.py), nothing else.
+PAGE_FIELDS = (
+    "id", "title", "description", "completed", "priority", "due_date", "created_at", "updated_at",
+)  # fmt: skip
 
 
 class Priority(models.TextChoices):
@@ -99,6 +105,18 @@ class TaskQuerySet(models.QuerySet["Task"]):
             expression = {"priority": PRIORITY_RANK, "title": Lower("title")}.get(name, F(name))
             primary = expression.desc() if descending else expression.asc()
         return self.order_by(primary, "-id" if descending else "id")
+
+    def page(self, *, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        """A page of rows (``values()`` dicts, not models) and the count of all, in one query.
+
+        The count rides on each row as ``COUNT(*) OVER ()``; only a page past the end, which
+        has no row to carry it, costs a second query.
+        """
+        counted = self.annotate(total=Window(Count("*"))).values(*PAGE_FIELDS, "total")
+        rows = list(counted[offset : offset + limit])
+        if rows:
+            return rows, rows[0]["total"]
+        return rows, self.count() if offset else 0
 
 
 class TaskManager(UserScopedManager["Task"]):

@@ -2,10 +2,10 @@
 
 import datetime
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
-from ninja.pagination import LimitOffsetPagination
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -45,7 +45,8 @@ def _iso_date_or_none(value: Any) -> Any:
 
 
 def _utc_timestamp(value: datetime.datetime) -> str:
-    return value.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat, not strftime: a third cheaper, and it pads years before 1000 to four digits
+    return value.astimezone(datetime.UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 Title = Annotated[
@@ -127,6 +128,32 @@ class TaskOut(Schema):
     updated_at: Timestamp
 
 
+def task_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    """TaskOut's JSON form from a ``values()`` row, without pydantic: the list's hot path.
+
+    Twenty rows through TaskOut's validation cost more than the query that read them;
+    tests/tasks/test_schemas.py checks this agrees with TaskOut field for field.
+    """
+    due_date = row["due_date"]
+    return {
+        "id": row["id"],
+        "title": row["title"],
+        "description": row["description"],
+        "completed": row["completed"],
+        "priority": row["priority"],
+        "due_date": None if due_date is None else due_date.isoformat(),
+        "created_at": _utc_timestamp(row["created_at"]),
+        "updated_at": _utc_timestamp(row["updated_at"]),
+    }
+
+
+class PagedTaskOut(Schema):
+    """The list's envelope (documentation only: list_tasks builds the JSON with task_json)."""
+
+    items: list[TaskOut]
+    count: int
+
+
 class TaskFilters(Schema):
     status: Literal["all", "pending", "completed"] = "all"
     priority: Priority | None = None
@@ -141,12 +168,6 @@ class TaskFilters(Schema):
 class PageParams(Schema):
     limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
     offset: int = Field(0, ge=0, le=MAX_OFFSET)
-
-
-class TaskPagination(LimitOffsetPagination):
-    """Ninja's limit/offset envelope with the contract's bounds: beyond them is a 422."""
-
-    Input = PageParams  # type: ignore[assignment]  # narrower bounds, same fields
 
 
 class ClearedOut(Schema):

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def task(api: TasksApi) -> dict[str, Any]:
     for n in range(3):
-        api.create(title=f"other {n}")
+        api.create(title=f"other {n}", due_date="2029-01-01")
     return api.create(title="target")
 
 
@@ -66,11 +66,21 @@ def test_create(api: TasksApi, django_assert_num_queries: Any) -> None:
         ),
     ],
 )
-def test_list_is_one_count_and_one_page(
+def test_list_is_one_query_page_and_count_together(
     api: TasksApi, task: dict[str, Any], django_assert_num_queries: Any, query: dict[str, Any]
 ) -> None:
+    with django_assert_num_queries(1):
+        response = api.call("GET", api.url(**query))
+    assert response.status_code == 200
+    assert response.json()["items"]
+
+
+def test_a_page_past_the_end_counts_separately(
+    api: TasksApi, task: dict[str, Any], django_assert_num_queries: Any
+) -> None:
     with django_assert_num_queries(2):
-        assert api.call("GET", api.url(**query)).status_code == 200
+        response = api.call("GET", api.url(offset=10))
+    assert response.json() == {"items": [], "count": 4}
 
 
 def test_clear_completed(

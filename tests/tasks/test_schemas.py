@@ -6,7 +6,15 @@ from typing import Any
 import pydantic
 import pytest
 
-from tasks.schemas import CompleteIn, TaskFilters, TaskIn, TaskOut, TaskPatch, TaskReplaceIn
+from tasks.schemas import (
+    CompleteIn,
+    TaskFilters,
+    TaskIn,
+    TaskOut,
+    TaskPatch,
+    TaskReplaceIn,
+    task_json,
+)
 
 
 def error_fields(schema: type[pydantic.BaseModel], data: dict[str, Any]) -> list[Any]:
@@ -142,6 +150,32 @@ def test_task_out_formats_timestamps_in_utc_with_microseconds() -> None:
         "created_at": "2026-11-22T20:56:55.892000Z",
         "updated_at": "2026-11-22T20:00:00.000000Z",
     }
+
+
+@pytest.mark.parametrize(
+    ("due_date", "created_at"),
+    [
+        pytest.param(
+            None, datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC), id="no-due"
+        ),
+        pytest.param(
+            datetime.date(999, 12, 31),
+            datetime.datetime(
+                1, 1, 1, 23, 0, 0, 7, tzinfo=datetime.timezone(datetime.timedelta(hours=-1))
+            ),
+            id="small-years-and-offset",
+        ),
+    ],
+)
+def test_task_json_is_task_out_without_pydantic(
+    due_date: datetime.date | None, created_at: datetime.datetime
+) -> None:
+    row = {
+        "id": 3, "title": "Ünïcode ✓", "description": "d", "completed": True,
+        "priority": "high", "due_date": due_date, "created_at": created_at,
+        "updated_at": created_at + datetime.timedelta(microseconds=1), "total": 9,
+    }  # fmt: skip
+    assert task_json(row) == TaskOut.model_validate(row).model_dump(mode="json")
 
 
 # Rejected filters are tabled once, over HTTP: test_api_list.py (422 naming the parameter).
