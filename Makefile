@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 E2E_DIR := tests/e2e/better_auth
 
-.PHONY: help setup run test test-e2e lint format bench lock superuser token clean
+.PHONY: help setup run test test-e2e test-browser demo openapi lint format bench lock superuser token clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ test: setup ## run the whole suite (the e2e tests too when node and npm are inst
 
 test-e2e: setup ## only the end-to-end tests against a real Better Auth (needs node and npm)
 	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)
+
+openapi: setup ## re-export docs/openapi.json (the frontend's typed client is generated from it)
+	DJANGO_DEBUG=1 $(BIN)/python manage.py export_openapi_schema --api todo_project.api.api --indent 2 --output docs/openapi.json && echo >> docs/openapi.json
 
 lint: setup ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .

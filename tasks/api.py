@@ -22,6 +22,7 @@ from tasks.schemas import (
     TaskPatch,
     TaskReplaceIn,
 )
+from todo_project.openapi import response_headers
 from todo_project.schemas import DetailOut, ValidationErrorOut
 
 router = Router(auth=BetterAuthBearer(bind_path_user=True), tags=["tasks"])
@@ -63,7 +64,12 @@ def with_etag(response: HttpResponse, task: Task) -> Task:
     return task
 
 
-@router.get("", response={200: list[TaskOut], **errors()}, operation_id="list_tasks")
+@router.get(
+    "",
+    response={200: list[TaskOut], **errors()},
+    operation_id="list_tasks",
+    openapi_extra=response_headers(),
+)
 @paginate(TaskPagination)
 def list_tasks(request: HttpRequest, user_id: UserId, filters: Query[TaskFilters]) -> Any:
     tasks = user_tasks(request).with_status(filters.status)
@@ -73,7 +79,12 @@ def list_tasks(request: HttpRequest, user_id: UserId, filters: Query[TaskFilters
     return tasks.ordered_by(filters.ordering)
 
 
-@router.delete("", response={200: ClearedOut, **errors()}, operation_id="clear_completed")
+@router.delete(
+    "",
+    response={200: ClearedOut, **errors()},
+    operation_id="clear_completed",
+    openapi_extra=response_headers(),
+)
 def clear_completed(
     request: HttpRequest, user_id: UserId, status: Literal["completed"]
 ) -> dict[str, int]:
@@ -82,7 +93,12 @@ def clear_completed(
     return {"deleted": deleted}
 
 
-@router.post("", response={201: TaskOut, **errors(400, 409, 413)}, operation_id="create_task")
+@router.post(
+    "",
+    response={201: TaskOut, **errors(400, 409, 413)},
+    operation_id="create_task",
+    openapi_extra=response_headers({201: ["ETag", "Location"]}),
+)
 def create_task(
     request: HttpRequest,
     response: HttpResponse,
@@ -106,13 +122,17 @@ def create_task(
     response={200: TaskOut, **errors(404)},
     operation_id="get_task",
     url_name="task",
+    openapi_extra=response_headers({200: ["ETag"]}),
 )
 def get_task(request: HttpRequest, response: HttpResponse, user_id: UserId, task_id: int) -> Task:
     return with_etag(response, get_object_or_404(user_tasks(request), pk=task_id))
 
 
 @router.put(
-    "/{task_id}", response={200: TaskOut, **errors(400, 404, 412, 413)}, operation_id="replace_task"
+    "/{task_id}",
+    response={200: TaskOut, **errors(400, 404, 412, 413)},
+    operation_id="replace_task",
+    openapi_extra=response_headers({200: ["ETag"]}),
 )
 def replace_task(
     request: HttpRequest,
@@ -130,7 +150,10 @@ def replace_task(
 
 
 @router.patch(
-    "/{task_id}", response={200: TaskOut, **errors(400, 404, 412, 413)}, operation_id="update_task"
+    "/{task_id}",
+    response={200: TaskOut, **errors(400, 404, 412, 413)},
+    operation_id="update_task",
+    openapi_extra=response_headers({200: ["ETag"]}),
 )
 def update_task(
     request: HttpRequest,
@@ -148,7 +171,12 @@ def update_task(
     return with_etag(response, task)
 
 
-@router.delete("/{task_id}", response={204: None, **errors(404, 412)}, operation_id="delete_task")
+@router.delete(
+    "/{task_id}",
+    response={204: None, **errors(404, 412)},
+    operation_id="delete_task",
+    openapi_extra=response_headers(),
+)
 def delete_task(
     request: HttpRequest, user_id: UserId, task_id: int, if_match: IfMatch = None
 ) -> Status[None]:
@@ -160,6 +188,7 @@ def delete_task(
     "/{task_id}/complete",
     response={200: TaskOut, **errors(400, 404, 412, 413)},
     operation_id="complete_task",
+    openapi_extra=response_headers({200: ["ETag"]}),
 )
 def complete_task(
     request: HttpRequest,
