@@ -29,7 +29,7 @@ def response_headers(
     if authenticated:
         declared |= {401: ["WWW-Authenticate"], 503: ["Retry-After"]}
     responses = {
-        status: {"headers": {name: HEADERS[name] for name in names}}
+        status: {"headers": {name: {**HEADERS[name], "required": True} for name in names}}
         for status, names in declared.items()
     }
     return {"responses": responses}
