@@ -35,6 +35,8 @@ run: setup ## migrate and serve on 127.0.0.1:$(PORT) (SQLite unless DATABASE_URL
 test: setup ## run the whole suite (the e2e tests too when node and npm are installed)
 	@command -v node >/dev/null && command -v npm >/dev/null || \
 	  echo "make test: node/npm not found, so the Better Auth end-to-end tests will be SKIPPED"
+	@command -v node >/dev/null && command -v chromium >/dev/null || \
+	  echo "make test: node/chromium not found, so the browser test (tests/browser) will be SKIPPED"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-e2e: setup ## only the end-to-end tests against a real Better Auth (needs node and npm)
@@ -42,6 +44,12 @@ test-e2e: setup ## only the end-to-end tests against a real Better Auth (needs n
 
 openapi: setup ## re-export docs/openapi.json (the frontend's typed client is generated from it)
 	DJANGO_DEBUG=1 $(BIN)/python manage.py export_openapi_schema --api todo_project.api.api --indent 2 --output docs/openapi.json && echo >> docs/openapi.json
+
+test-browser: setup ## only the browser test: examples/nextjs in headless chromium against gunicorn
+	$(BIN)/python -m pytest -m browser $(PYTEST_ARGS)
+
+demo: setup ## run the API and the Next.js example together (needs node and npm); prints the URL
+	PYTHON=$(BIN)/python bash examples/nextjs/demo.sh
 
 lint: setup ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .
