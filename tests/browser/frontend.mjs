@@ -120,6 +120,10 @@ try {
   );
 
   step("toggles a task, and it stays done after a reload");
+  let tokenFetches = 0;
+  page.on("request", (request) => {
+    if (new URL(request.url()).pathname === "/api/auth/token") tokenFetches += 1;
+  });
   const milk = item(page, "Buy milk").getByRole("checkbox");
   await milk.click(); // the box follows the API's answer, not the click
   await until("Buy milk is checked", () => milk.isChecked());
@@ -127,6 +131,7 @@ try {
   assert.equal(await item(page, "Buy milk").getByRole("checkbox").isChecked(), true);
   assert.equal(await item(page, "Call mum").getByRole("checkbox").isChecked(), false);
 
+  assert.equal(tokenFetches, 1, "one JWT per page load, reused for every API call");
   step("edits a task (If-Match from the task's ETag)");
   await item(page, "File taxes").getByRole("button", { name: "Edit" }).click();
   await item(page, "File taxes").getByLabel("Title").fill("File the taxes");
@@ -188,6 +193,51 @@ try {
   await signUp(bobPage, "Bob");
   await bobPage.getByText("No tasks here yet.").waitFor();
   assert.equal(await bobPage.getByRole("checkbox").count(), 0);
+
+  // ------------------------------------------- 503 and 401, as the API sends them --
+  // The API's real answers, replayed once in front of it: the client's policy is under test.
+  const tasksUrl = `${API_URL}/api/*/tasks?*`;
+  async function answer(page, { status, headers, times }) {
+    const seen = [];
+    await page.route(tasksUrl, async (route) => {
+      seen.push(route.request().headers().authorization);
+      if (seen.length > times) return route.continue();
+      await route.fulfill({
+        status,
+        headers: {
+          "Access-Control-Allow-Origin": APP_URL,
+          "Access-Control-Expose-Headers": "retry-after, www-authenticate",
+          ...headers,
+        },
+        json: { detail: "replayed" },
+      });
+    });
+    return seen;
+  }
+  const challenge = { "WWW-Authenticate": 'Bearer realm="todo-api", error="invalid_token"' };
+
+  step("a 503 with Retry-After is waited out and retried; the user stays signed in");
+  let seen = await answer(bobPage, { status: 503, headers: { "Retry-After": "1" }, times: 1 });
+  await bobPage.reload();
+  await bobPage.getByText("No tasks here yet.").waitFor();
+  assert.equal(seen.length, 2);
+  assert.equal(new URL(bobPage.url()).pathname, "/");
+  await bobPage.unroute(tasksUrl);
+
+  step("a 401 drops the token and retries once with a fresh one");
+  seen = await answer(bobPage, { status: 401, headers: challenge, times: 1 });
+  await bobPage.reload();
+  await bobPage.getByText("No tasks here yet.").waitFor();
+  assert.equal(seen.length, 2);
+  assert.ok(seen.every((header) => header?.startsWith("Bearer ")));
+  await bobPage.unroute(tasksUrl);
+
+  step("a second 401 sends the user to sign in");
+  seen = await answer(bobPage, { status: 401, headers: challenge, times: Infinity });
+  await bobPage.reload();
+  await bobPage.waitForURL(/\/sign-in$/);
+  assert.equal(seen.length, 2);
+  await bobPage.unroute(tasksUrl);
 
   // ---------------------------------------------------------------------- CORS --
   step("the API answers the allowed origin and the browser refuses it to any other");
