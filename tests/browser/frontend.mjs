@@ -6,7 +6,13 @@ import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 
 const { APP_URL, FOREIGN_APP_URL, API_URL, CHROMIUM, SCREENSHOT } = process.env;
-for (const [name, value] of Object.entries({ APP_URL, FOREIGN_APP_URL, API_URL, CHROMIUM, SCREENSHOT })) {
+for (const [name, value] of Object.entries({
+  APP_URL,
+  FOREIGN_APP_URL,
+  API_URL,
+  CHROMIUM,
+  SCREENSHOT,
+})) {
   if (!value) throw new Error(`${name} is required`);
 }
 const PASSWORD = "correct-horse-battery";
@@ -36,7 +42,9 @@ async function newPage(context) {
 }
 
 const item = (page, title) =>
-  page.getByRole("listitem").filter({ has: page.getByRole("checkbox", { name: title, exact: true }) });
+  page
+    .getByRole("listitem")
+    .filter({ has: page.getByRole("checkbox", { name: title, exact: true }) });
 const newTaskForm = (page) => page.getByRole("form", { name: "New task" });
 
 async function signUp(page, name) {
@@ -63,7 +71,7 @@ async function addTask(page, { title, description = "", priority = "medium", due
 }
 
 async function until(what, predicate) {
-  for (const end = Date.now() + 20_000; Date.now() < end; ) {
+  for (const end = Date.now() + 20_000; Date.now() < end;) {
     if (await predicate()) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -73,9 +81,10 @@ async function until(what, predicate) {
 async function titles(page) {
   await page.getByRole("list", { name: "Tasks" }).waitFor();
   await page.waitForFunction(() => !document.querySelector('[aria-busy="true"]'));
-  return page.getByRole("list", { name: "Tasks" }).getByRole("checkbox").evaluateAll((boxes) =>
-    boxes.map((box) => box.closest("label").textContent.trim()),
-  );
+  return page
+    .getByRole("list", { name: "Tasks" })
+    .getByRole("checkbox")
+    .evaluateAll((boxes) => boxes.map((box) => box.closest("label").textContent.trim()));
 }
 
 try {
@@ -87,9 +96,18 @@ try {
   await page.getByText("No tasks here yet.").waitFor();
 
   step("adds tasks with description, priority and due date");
-  await addTask(page, { title: "Buy milk", description: "Oat, 2 litres", priority: "high", due: "2026-12-24" });
+  await addTask(page, {
+    title: "Buy milk",
+    description: "Oat, 2 litres",
+    priority: "high",
+    due: "2026-12-24",
+  });
   await addTask(page, { title: "Call mum", priority: "low" });
-  await addTask(page, { title: "File taxes", description: "Before the deadline", due: "2027-01-31" });
+  await addTask(page, {
+    title: "File taxes",
+    description: "Before the deadline",
+    due: "2027-01-31",
+  });
   assert.match(await item(page, "Buy milk").textContent(), /high.*due 2026-12-24.*Oat, 2 litres/);
 
   step("a 422 is shown next to its field");
