@@ -1,5 +1,6 @@
 "use client";
 
+import { useId } from "react";
 import type { Priority } from "@/lib/api";
 
 export type Draft = { title: string; description: string; priority: Priority; due_date: string };
@@ -14,6 +15,35 @@ export function toBody(draft: Draft) {
     due_date: draft.due_date || null,
   };
 }
+type ControlProps = { id: string; "aria-invalid": boolean; "aria-describedby"?: string };
+
+/** A label tied to its control by id (so the name is exactly `label`), and its 422 message. */
+export function Field({
+  label,
+  error,
+  wide = false,
+  children,
+}: {
+  label: string;
+  error?: string;
+  wide?: boolean;
+  children: (control: ControlProps) => React.ReactNode;
+}) {
+  const id = useId();
+  const errorId = `${id}-error`;
+  return (
+    <div className={wide ? "field wide" : "field"}>
+      <label htmlFor={id}>{label}</label>
+      {children({ id, "aria-invalid": Boolean(error), "aria-describedby": error && errorId })}
+      {error && (
+        <span id={errorId} className="error" role="alert">
+          {error}
+        </span>
+      )}
+    </div>
+  );
+}
+
 /** Title, Description, Priority, Due date: labelled fields, each with its 422 message. */
 export function TaskFields({
   draft,
@@ -26,58 +56,52 @@ export function TaskFields({
 }) {
   const set = (field: keyof Draft) => (event: { target: { value: string } }) =>
     onChange({ ...draft, [field]: event.target.value });
-  const error = (field: string) =>
-    errors[field] ? (
-      <span className="error" role="alert">
-        {errors[field]}
-      </span>
-    ) : null;
   return (
     <div className="grid">
-      <label className="field wide">
-        Title
-        <input
-          type="text"
-          name="title"
-          required
-          maxLength={200}
-          value={draft.title}
-          onChange={set("title")}
-          aria-invalid={Boolean(errors.title)}
-        />
-        {error("title")}
-      </label>
-      <label className="field wide">
-        Description
-        <textarea
-          name="description"
-          maxLength={1000}
-          value={draft.description}
-          onChange={set("description")}
-          aria-invalid={Boolean(errors.description)}
-        />
-        {error("description")}
-      </label>
-      <label className="field">
-        Priority
-        <select name="priority" value={draft.priority} onChange={set("priority")}>
-          <option value="low">Low</option>
-          <option value="medium">Medium</option>
-          <option value="high">High</option>
-        </select>
-        {error("priority")}
-      </label>
-      <label className="field">
-        Due date
-        <input
-          type="date"
-          name="due_date"
-          value={draft.due_date}
-          onChange={set("due_date")}
-          aria-invalid={Boolean(errors.due_date)}
-        />
-        {error("due_date")}
-      </label>
+      <Field label="Title" error={errors.title} wide>
+        {(control) => (
+          <input
+            {...control}
+            type="text"
+            name="title"
+            required
+            maxLength={200}
+            value={draft.title}
+            onChange={set("title")}
+          />
+        )}
+      </Field>
+      <Field label="Description" error={errors.description} wide>
+        {(control) => (
+          <textarea
+            {...control}
+            name="description"
+            maxLength={1000}
+            value={draft.description}
+            onChange={set("description")}
+          />
+        )}
+      </Field>
+      <Field label="Priority" error={errors.priority}>
+        {(control) => (
+          <select {...control} name="priority" value={draft.priority} onChange={set("priority")}>
+            <option value="low">Low</option>
+            <option value="medium">Medium</option>
+            <option value="high">High</option>
+          </select>
+        )}
+      </Field>
+      <Field label="Due date" error={errors.due_date}>
+        {(control) => (
+          <input
+            {...control}
+            type="date"
+            name="due_date"
+            value={draft.due_date}
+            onChange={set("due_date")}
+          />
+        )}
+      </Field>
     </div>
   );
 }

@@ -4,7 +4,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { createApi, forgetToken, newIdempotencyKey, type Priority, type Task } from "@/lib/api";
 import { authClient } from "@/lib/auth-client";
 import { describe, networkMessage } from "./failures";
-import { type Draft, EMPTY_DRAFT, TaskFields, toBody } from "./task-form";
+import { type Draft, EMPTY_DRAFT, Field, TaskFields, toBody } from "./task-form";
 import { TaskItem } from "./task-item";
 
 type User = { id: string; name: string; email: string };
@@ -172,48 +172,60 @@ export function TasksPage({ apiUrl, user }: { apiUrl: string; user: User }) {
 
       <section className="card" aria-label="Your tasks">
         <div className="grid" style={{ marginBottom: 12 }}>
-          <label className="field">
-            Search
-            <input type="search" value={search} onChange={(e) => setSearch(e.target.value)} />
-          </label>
-          <label className="field">
-            Status
-            <select
-              value={filters.status}
-              onChange={(e) => setFilters({ ...filters, status: e.target.value as Status })}
-            >
-              <option value="all">All</option>
-              <option value="pending">Pending</option>
-              <option value="completed">Completed</option>
-            </select>
-          </label>
-          <label className="field">
-            Show priority
-            <select
-              value={filters.priority}
-              onChange={(e) =>
-                setFilters({ ...filters, priority: e.target.value as Priority | "" })
-              }
-            >
-              <option value="">Any</option>
-              <option value="high">High</option>
-              <option value="medium">Medium</option>
-              <option value="low">Low</option>
-            </select>
-          </label>
-          <label className="field">
-            Order by
-            <select
-              value={filters.ordering}
-              onChange={(e) => setFilters({ ...filters, ordering: e.target.value as Ordering })}
-            >
-              <option value="-created_at">Newest first</option>
-              <option value="created_at">Oldest first</option>
-              <option value="due_date">Due date</option>
-              <option value="-priority">Priority</option>
-              <option value="title">Title</option>
-            </select>
-          </label>
+          <Field label="Search">
+            {(control) => (
+              <input
+                {...control}
+                type="search"
+                value={search}
+                onChange={(e) => setSearch(e.target.value)}
+              />
+            )}
+          </Field>
+          <Field label="Status">
+            {(control) => (
+              <select
+                {...control}
+                value={filters.status}
+                onChange={(e) => setFilters({ ...filters, status: e.target.value as Status })}
+              >
+                <option value="all">All</option>
+                <option value="pending">Pending</option>
+                <option value="completed">Completed</option>
+              </select>
+            )}
+          </Field>
+          <Field label="Importance">
+            {(control) => (
+              <select
+                {...control}
+                value={filters.priority}
+                onChange={(e) =>
+                  setFilters({ ...filters, priority: e.target.value as Priority | "" })
+                }
+              >
+                <option value="">Any</option>
+                <option value="high">High</option>
+                <option value="medium">Medium</option>
+                <option value="low">Low</option>
+              </select>
+            )}
+          </Field>
+          <Field label="Order by">
+            {(control) => (
+              <select
+                {...control}
+                value={filters.ordering}
+                onChange={(e) => setFilters({ ...filters, ordering: e.target.value as Ordering })}
+              >
+                <option value="-created_at">Newest first</option>
+                <option value="created_at">Oldest first</option>
+                <option value="due_date">Due date</option>
+                <option value="-priority">Priority</option>
+                <option value="title">Title</option>
+              </select>
+            )}
+          </Field>
         </div>
 
         {tasks.length === 0 && !loading ? (
