@@ -4,10 +4,12 @@ import Link from "next/link";
 import { useState } from "react";
 import { authClient } from "@/lib/auth-client";
 import { forgetToken } from "@/lib/api";
+import { useHydrated } from "@/lib/use-hydrated";
 
 export function AuthForm({ mode }: { mode: "sign-in" | "sign-up" }) {
   const [error, setError] = useState("");
   const [busy, setBusy] = useState(false);
+  const hydrated = useHydrated();
   const signUp = mode === "sign-up";
 
   async function submit(event: React.FormEvent<HTMLFormElement>) {
@@ -32,7 +34,7 @@ export function AuthForm({ mode }: { mode: "sign-in" | "sign-up" }) {
   return (
     <section className="card auth">
       <h1>{signUp ? "Create your account" : "Sign in"}</h1>
-      <form onSubmit={submit} noValidate={false}>
+      <form onSubmit={submit} method="post">
         {signUp && (
           <label className="field">
             Name
@@ -58,7 +60,7 @@ export function AuthForm({ mode }: { mode: "sign-in" | "sign-up" }) {
             {error}
           </p>
         )}
-        <button type="submit" disabled={busy}>
+        <button type="submit" disabled={busy || !hydrated}>
           {signUp ? "Sign up" : "Sign in"}
         </button>
       </form>

@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { createApi, forgetToken, newIdempotencyKey, type Priority, type Task } from "@/lib/api";
 import { authClient } from "@/lib/auth-client";
+import { useHydrated } from "@/lib/use-hydrated";
 import { describe, networkMessage } from "./failures";
 import { type Draft, EMPTY_DRAFT, Field, TaskFields, toBody } from "./task-form";
 import { TaskItem } from "./task-item";
@@ -30,6 +31,7 @@ export function TasksPage({ apiUrl, user }: { apiUrl: string; user: User }) {
   const [draft, setDraft] = useState<Draft>(EMPTY_DRAFT);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [adding, setAdding] = useState(false);
+  const hydrated = useHydrated();
   // One key per intended task: reused while the body is the same (double click, retry).
   const pending = useRef<{ key: string; body: string } | null>(null);
   const userPath = { user_id: user.id };
@@ -162,11 +164,13 @@ export function TasksPage({ apiUrl, user }: { apiUrl: string; user: User }) {
         </p>
       )}
 
-      <form className="card" onSubmit={add} aria-label="New task">
+      <form className="card" onSubmit={add} method="post" aria-label="New task">
         <h2>New task</h2>
         <TaskFields draft={draft} onChange={setDraft} errors={errors} />
         <div className="actions">
-          <button type="submit">{adding ? "Adding…" : "Add task"}</button>
+          <button type="submit" disabled={!hydrated} aria-busy={adding}>
+            Add task
+          </button>
         </div>
       </form>
 

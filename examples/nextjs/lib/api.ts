@@ -35,13 +35,23 @@ function expiryOf(token: string): number {
   }
 }
 
-async function currentToken(): Promise<string> {
-  if (cached && cached.expiresAt - Date.now() > REFRESH_BEFORE_EXPIRY_MS) return cached.token;
-  cached = null;
+let inFlight: Promise<string> | null = null;
+
+async function fetchToken(): Promise<string> {
   const { data, error } = await authClient.token();
   if (error || !data?.token) throw signOutLocally();
   cached = { token: data.token, expiresAt: expiryOf(data.token) };
   return data.token;
+}
+
+async function currentToken(): Promise<string> {
+  if (cached && cached.expiresAt - Date.now() > REFRESH_BEFORE_EXPIRY_MS) return cached.token;
+  cached = null;
+  // Calls made at the same moment share one token request.
+  inFlight ??= fetchToken().finally(() => {
+    inFlight = null;
+  });
+  return inFlight;
 }
 
 export function forgetToken(): void {
