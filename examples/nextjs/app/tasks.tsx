@@ -166,16 +166,19 @@ export function TasksPage({ apiUrl, user }: { apiUrl: string; user: User }) {
 
       <form className="card" onSubmit={add} method="post" aria-label="New task">
         <h2>New task</h2>
-        <TaskFields draft={draft} onChange={setDraft} errors={errors} />
-        <div className="actions">
-          <button type="submit" disabled={!hydrated} aria-busy={adding}>
-            Add task
-          </button>
-        </div>
+        {/* Controlled fields: typing before React takes over would be lost, so wait for it. */}
+        <fieldset className="plain" disabled={!hydrated}>
+          <TaskFields draft={draft} onChange={setDraft} errors={errors} />
+          <div className="actions">
+            <button type="submit" aria-busy={adding}>
+              Add task
+            </button>
+          </div>
+        </fieldset>
       </form>
 
       <section className="card" aria-label="Your tasks">
-        <div className="grid" style={{ marginBottom: 12 }}>
+        <fieldset className="plain grid" style={{ marginBottom: 12 }} disabled={!hydrated}>
           <Field label="Search">
             {(control) => (
               <input
@@ -230,7 +233,7 @@ export function TasksPage({ apiUrl, user }: { apiUrl: string; user: User }) {
               </select>
             )}
           </Field>
-        </div>
+        </fieldset>
 
         {tasks.length === 0 && !loading ? (
           <p className="who">No tasks here yet.</p>
