@@ -190,6 +190,18 @@ try {
   await page.getByLabel("Search").fill("");
   await item(page, "Call mum today").waitFor();
 
+  step("the status filter and the ordering");
+  await page.getByLabel("Status").selectOption("completed");
+  await page.waitForFunction(() => document.querySelectorAll(".task").length === 1);
+  assert.deepEqual(await titles(page), ["Buy milk"]);
+  await page.getByLabel("Status").selectOption("all");
+  await page.getByLabel("Order by").selectOption("title");
+  const alphabetical = ["Buy milk", "Call mum today", "File the taxes", "Walk the dog"];
+  await until("the list is in title order", async () => {
+    return JSON.stringify(await titles(page)) === JSON.stringify(alphabetical);
+  });
+  await page.getByLabel("Order by").selectOption("-created_at");
+
   step("deletes a task, clears completed ones");
   await item(page, "Walk the dog").getByRole("button", { name: "Delete" }).click();
   await item(page, "Walk the dog").waitFor({ state: "detached" });
