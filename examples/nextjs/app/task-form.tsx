@@ -1,13 +1,13 @@
 "use client";
 
 import { useId } from "react";
-import type { Priority } from "@/lib/api";
+import type { Priority, TaskInput } from "@/lib/api";
 
 export type Draft = { title: string; description: string; priority: Priority; due_date: string };
 
 export const EMPTY_DRAFT: Draft = { title: "", description: "", priority: "medium", due_date: "" };
 
-export function toBody(draft: Draft) {
+export function toBody(draft: Draft): TaskInput {
   return {
     title: draft.title,
     description: draft.description,

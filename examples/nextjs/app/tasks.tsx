@@ -1,7 +1,15 @@
 "use client";
 
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { createApi, forgetToken, newIdempotencyKey, type Priority, type Task } from "@/lib/api";
+import {
+  createApi,
+  forgetToken,
+  newIdempotencyKey,
+  type Ordering,
+  type Priority,
+  type StatusFilter,
+  type Task,
+} from "@/lib/api";
 import { authClient } from "@/lib/auth-client";
 import { useHydrated } from "@/lib/use-hydrated";
 import { describe, networkMessage } from "./failures";
@@ -9,9 +17,7 @@ import { type Draft, EMPTY_DRAFT, Field, TaskFields, toBody } from "./task-form"
 import { TaskItem } from "./task-item";
 
 type User = { id: string; name: string; email: string };
-type Status = "all" | "pending" | "completed";
-type Ordering = "-created_at" | "created_at" | "due_date" | "-priority" | "title";
-type Filters = { status: Status; priority: Priority | ""; q: string; ordering: Ordering };
+type Filters = { status: StatusFilter; priority: Priority | ""; q: string; ordering: Ordering };
 
 const PAGE_SIZE = 20;
 
@@ -194,7 +200,7 @@ export function TasksPage({ apiUrl, user }: { apiUrl: string; user: User }) {
               <select
                 {...control}
                 value={filters.status}
-                onChange={(e) => setFilters({ ...filters, status: e.target.value as Status })}
+                onChange={(e) => setFilters({ ...filters, status: e.target.value as StatusFilter })}
               >
                 <option value="all">All</option>
                 <option value="pending">Pending</option>

@@ -7,13 +7,16 @@
 // A 401 drops it and retries once with a fresh one; a second 401 sends the user to sign in.
 // A 503 is "try again": Retry-After is honoured (bounded), and it never signs anyone out.
 import createClient from "openapi-fetch";
-import type { components, paths } from "./api-types";
+import type { components, operations, paths } from "./api-types";
 import { authClient } from "./auth-client";
 
 export type Task = components["schemas"]["TaskOut"];
 export type Priority = components["schemas"]["Priority"];
 export type TaskInput = components["schemas"]["TaskIn"];
 export type ValidationIssue = components["schemas"]["ValidationIssue"];
+type TaskQuery = NonNullable<operations["list_tasks"]["parameters"]["query"]>;
+export type StatusFilter = NonNullable<TaskQuery["status"]>;
+export type Ordering = NonNullable<TaskQuery["ordering"]>;
 
 const REFRESH_BEFORE_EXPIRY_MS = 60_000;
 const RETRY_AFTER_DEFAULT_S = 5;
