@@ -275,6 +275,22 @@ try {
   assert.equal(seen.length, 2);
   await bobPage.unroute(tasksUrl);
 
+  step("paging: 21 tasks show 20, and Load more brings the last one");
+  await bobPage.goto(APP_URL);
+  await bobPage.getByText("No tasks here yet.").waitFor();
+  for (let n = 1; n <= 21; n++) {
+    await newTaskForm(bobPage).getByLabel("Title", { exact: true }).fill(`Chore ${n}`);
+    await newTaskForm(bobPage).getByRole("button", { name: "Add task" }).click();
+    await item(bobPage, `Chore ${n}`).waitFor();
+  }
+  await bobPage.reload();
+  await bobPage.getByText("Showing 20 of 21").waitFor();
+  assert.equal(await item(bobPage, "Chore 1").count(), 0);
+  await bobPage.getByRole("button", { name: "Load more" }).click();
+  await bobPage.getByText("Showing 21 of 21").waitFor();
+  await item(bobPage, "Chore 1").waitFor();
+  assert.equal(await bobPage.getByRole("button", { name: "Load more" }).count(), 0);
+
   // ---------------------------------------------------------------------- CORS --
   step("the API answers the allowed origin and the browser refuses it to any other");
   const probe = (url) =>
