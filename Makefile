@@ -9,10 +9,10 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 E2E_DIR := tests/e2e/better_auth
 
-.PHONY: help setup run test test-e2e lint format bench bench-writes lock lock-upgrade check-locks superuser token clean
+.PHONY: help setup run test test-e2e test-browser demo openapi lint format bench bench-writes lock lock-upgrade check-locks superuser token clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 # The virtualenv is (re)installed only when a lock file changed.
 $(STAMP): requirements/dev.txt requirements/main.txt
@@ -35,10 +35,21 @@ run: setup ## migrate and serve on 127.0.0.1:$(PORT) (SQLite unless DATABASE_URL
 test: setup ## run the whole suite (the e2e tests too when node and npm are installed)
 	@command -v node >/dev/null && command -v npm >/dev/null || \
 	  echo "make test: node/npm not found, so the Better Auth end-to-end tests will be SKIPPED"
+	@command -v node >/dev/null && command -v chromium >/dev/null || \
+	  echo "make test: node/chromium not found, so the browser test (tests/browser) will be SKIPPED"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-e2e: setup ## only the end-to-end tests against a real Better Auth (needs node and npm)
 	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)
+
+openapi: setup ## re-export docs/openapi.json (the frontend's typed client is generated from it)
+	DJANGO_DEBUG=1 $(BIN)/python manage.py export_openapi_schema --api todo_project.api.api --indent 2 --output docs/openapi.json && echo >> docs/openapi.json
+
+test-browser: setup ## only the browser test: examples/nextjs in headless chromium against gunicorn
+	$(BIN)/python -m pytest -m browser $(PYTEST_ARGS)
+
+demo: setup ## run the API and the Next.js example together (needs node and npm); prints the URL
+	PYTHON=$(BIN)/python bash examples/nextjs/demo.sh
 
 lint: setup check-locks ## ruff (lint + format check), mypy (code and tests), no missing migration
 	$(BIN)/ruff check .

@@ -4,6 +4,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from authbridge.verify import Identity
+from todo_project.openapi import response_headers
 from todo_project.schemas import DetailOut
 
 router = Router(tags=["me"])
@@ -19,6 +20,8 @@ class MeOut(Schema):
     "/me",
     response={200: MeOut, 401: DetailOut, 503: DetailOut},
     summary="The signed-in user, from the token's claims",
+    operation_id="get_me",
+    openapi_extra=response_headers(),
 )
 def me(request: HttpRequest) -> MeOut:
     identity: Identity = request.auth  # type: ignore[attr-defined]

@@ -24,6 +24,7 @@ from tasks.schemas import (
     TaskReplaceIn,
     task_json,
 )
+from todo_project.openapi import response_headers
 from todo_project.schemas import DetailOut, ValidationErrorOut
 
 router = Router(auth=BetterAuthBearer(bind_path_user=True), tags=["tasks"])
@@ -85,7 +86,12 @@ def with_etag(response: HttpResponse, task: Task) -> Task:
     return task
 
 
-@router.get("", response={200: PagedTaskOut, **errors()}, operation_id="list_tasks")
+@router.get(
+    "",
+    response={200: PagedTaskOut, **errors()},
+    operation_id="list_tasks",
+    openapi_extra=response_headers(),
+)
 def list_tasks(
     request: HttpRequest,
     response: HttpResponse,
@@ -104,7 +110,12 @@ def list_tasks(
     return response  # Ninja's own response: its status and JSON content type, our body
 
 
-@router.delete("", response={200: ClearedOut, **errors()}, operation_id="clear_completed")
+@router.delete(
+    "",
+    response={200: ClearedOut, **errors()},
+    operation_id="clear_completed",
+    openapi_extra=response_headers(),
+)
 def clear_completed(
     request: HttpRequest, user_id: UserId, status: Literal["completed"]
 ) -> dict[str, int]:
@@ -112,7 +123,12 @@ def clear_completed(
     return {"deleted": services.clear_completed(user_id=owner_id(request))}
 
 
-@router.post("", response={201: TaskOut, **errors(400, 409, 413)}, operation_id="create_task")
+@router.post(
+    "",
+    response={201: TaskOut, **errors(400, 409, 413)},
+    operation_id="create_task",
+    openapi_extra=response_headers({201: ["ETag", "Location"]}),
+)
 def create_task(
     request: HttpRequest,
     response: HttpResponse,
@@ -134,6 +150,7 @@ def create_task(
     response={200: TaskOut, **errors(404)},
     operation_id="get_task",
     url_name="task",
+    openapi_extra=response_headers({200: ["ETag"]}),
 )
 def get_task(request: HttpRequest, response: HttpResponse, user_id: UserId, task_id: int) -> Task:
     task = user_tasks(request).filter(pk=task_id).first()
@@ -143,7 +160,10 @@ def get_task(request: HttpRequest, response: HttpResponse, user_id: UserId, task
 
 
 @router.put(
-    "/{task_id}", response={200: TaskOut, **errors(400, 404, 412, 413)}, operation_id="replace_task"
+    "/{task_id}",
+    response={200: TaskOut, **errors(400, 404, 412, 413)},
+    operation_id="replace_task",
+    openapi_extra=response_headers({200: ["ETag"]}),
 )
 def replace_task(
     request: HttpRequest,
@@ -161,7 +181,10 @@ def replace_task(
 
 
 @router.patch(
-    "/{task_id}", response={200: TaskOut, **errors(400, 404, 412, 413)}, operation_id="update_task"
+    "/{task_id}",
+    response={200: TaskOut, **errors(400, 404, 412, 413)},
+    operation_id="update_task",
+    openapi_extra=response_headers({200: ["ETag"]}),
 )
 def update_task(
     request: HttpRequest,
@@ -179,7 +202,12 @@ def update_task(
     return with_etag(response, task)
 
 
-@router.delete("/{task_id}", response={204: None, **errors(404, 412)}, operation_id="delete_task")
+@router.delete(
+    "/{task_id}",
+    response={204: None, **errors(404, 412)},
+    operation_id="delete_task",
+    openapi_extra=response_headers(),
+)
 def delete_task(
     request: HttpRequest, user_id: UserId, task_id: int, if_match: IfMatch = None
 ) -> Status[None]:
@@ -191,6 +219,7 @@ def delete_task(
     "/{task_id}/complete",
     response={200: TaskOut, **errors(400, 404, 412, 413)},
     operation_id="complete_task",
+    openapi_extra=response_headers({200: ["ETag"]}),
 )
 def complete_task(
     request: HttpRequest,

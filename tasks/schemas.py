@@ -148,7 +148,9 @@ def task_json(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class PagedTaskOut(Schema):
-    """The list's envelope (documentation only: list_tasks builds the JSON with task_json)."""
+    """One page of tasks and ``count``, the number of all tasks that match the filters."""
+
+    # Documents the answer only: list_tasks builds the JSON itself with task_json.
 
     items: list[TaskOut]
     count: int

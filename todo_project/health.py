@@ -6,6 +6,7 @@ from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema, Status
 
+from todo_project.openapi import response_headers
 from todo_project.schemas import DetailOut
 
 router = Router(tags=["health"])
@@ -17,7 +18,7 @@ class StatusOut(Schema):
     status: str
 
 
-@router.get("/health", auth=None, response=StatusOut, summary="Liveness")
+@router.get("/health", auth=None, response=StatusOut, summary="Liveness", operation_id="get_health")
 def health(request: HttpRequest) -> dict[str, str]:
     return {"status": "ok"}
 
@@ -27,6 +28,8 @@ def health(request: HttpRequest) -> dict[str, str]:
     auth=None,
     response={HTTPStatus.OK: StatusOut, HTTPStatus.SERVICE_UNAVAILABLE: DetailOut},
     summary="Readiness: the database answers",
+    operation_id="get_ready",
+    openapi_extra=response_headers({503: ["Retry-After"]}, authenticated=False),
 )
 def ready(request: HttpRequest, response: HttpResponse) -> Status[dict[str, str]]:
     try:

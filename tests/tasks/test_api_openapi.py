@@ -49,11 +49,48 @@ def test_operation(schema: dict[str, Any], path: str, method: str) -> None:
     assert "tasks" in operation["tags"]
     params = {(p["in"], p["name"]) for p in operation["parameters"]}
     assert ("path", "user_id") in params
-    assert ("path", "task_id") in params if "{task_id}" in path else True
+    assert (("path", "task_id") in params) == ("{task_id}" in path)
     for code, response in operation["responses"].items():
         if code >= "400":
             ref = response["content"]["application/json"]["schema"]["$ref"]
             assert ref.endswith("/ValidationErrorOut" if code == "422" else "/DetailOut")
+
+
+def test_every_operation_has_a_readable_id(schema: dict[str, Any]) -> None:
+    ids = {
+        (path, method): operation["operationId"]
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+    }
+    assert ids[("/api/health", "get")] == "get_health"
+    assert ids[("/api/ready", "get")] == "get_ready"
+    assert ids[("/api/me", "get")] == "get_me"
+    assert len(set(ids.values())) == len(ids)
+    assert all(re.fullmatch(r"[a-z]+(_[a-z]+)+", value) for value in ids.values()), ids
+
+
+def declared_headers(operation: dict[str, Any], code: str) -> set[str]:
+    return set(operation["responses"][code].get("headers", {}))
+
+
+@pytest.mark.parametrize(("path", "method"), list(OPERATIONS))
+def test_response_headers_a_client_relies_on_are_declared(
+    schema: dict[str, Any], path: str, method: str
+) -> None:
+    operation = schema["paths"][path][method]
+    assert declared_headers(operation, "401") == {"WWW-Authenticate"}
+    assert declared_headers(operation, "503") == {"Retry-After"}
+    success = {"201": {"ETag", "Location"}, "200": {"ETag"} if "{task_id}" in path else set()}
+    for code, headers in success.items():
+        if code in operation["responses"]:
+            assert declared_headers(operation, code) == headers
+
+
+def test_me_and_ready_declare_their_headers(schema: dict[str, Any]) -> None:
+    me = schema["paths"]["/api/me"]["get"]
+    assert declared_headers(me, "401") == {"WWW-Authenticate"}
+    assert declared_headers(me, "503") == {"Retry-After"}
+    assert declared_headers(schema["paths"]["/api/ready"]["get"], "503") == {"Retry-After"}
 
 
 def test_bearer_scheme_is_declared(schema: dict[str, Any]) -> None:

@@ -1,0 +1,46 @@
+// What a failed API call means for the user. 401 never gets here: lib/api.ts handles it.
+import { fieldErrors, retryAfterSeconds, SignedOut, type ValidationIssue } from "@/lib/api";
+
+export type Failure = { response: Response; error?: unknown };
+
+export function describe({ response, error }: Failure): {
+  message: string;
+  fields: Record<string, string>;
+} {
+  switch (response.status) {
+    case 422: {
+      const detail = (error as { detail?: ValidationIssue[] } | undefined)?.detail;
+      const fields = Array.isArray(detail) ? fieldErrors(detail) : {};
+      return { message: "Please correct the highlighted fields.", fields };
+    }
+    case 409:
+      return {
+        message: "That request was already used for different values. Submit again.",
+        fields: {},
+      };
+    case 412:
+      return {
+        message: "This task was changed elsewhere; the latest version is shown.",
+        fields: {},
+      };
+    case 404:
+      return { message: "This task no longer exists.", fields: {} };
+    case 503:
+      return {
+        message: `The service is busy. Try again in ${retryAfterSeconds(response)} seconds.`,
+        fields: {},
+      };
+    default: {
+      const detail = (error as { detail?: unknown } | undefined)?.detail;
+      return {
+        message: typeof detail === "string" ? detail : `Something went wrong (${response.status}).`,
+        fields: {},
+      };
+    }
+  }
+}
+
+export function networkMessage(error: unknown): string {
+  if (error instanceof SignedOut) return error.message;
+  return "The API cannot be reached. Check your connection and try again.";
+}

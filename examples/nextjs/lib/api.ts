@@ -1,0 +1,120 @@
+// The typed API client, and the one place that attaches the token.
+//
+// Types come from ../../docs/openapi.json (`npm run gen:api` -> lib/api-types.ts); nothing
+// here declares a request or response shape by hand.
+//
+// Token policy: the JWT from `authClient.token()` is reused until shortly before its `exp`.
+// A 401 drops it and retries once with a fresh one; a second 401 sends the user to sign in.
+// A 503 is "try again": Retry-After is honoured (bounded), and it never signs anyone out.
+import createClient from "openapi-fetch";
+import type { components, operations, paths } from "./api-types";
+import { authClient } from "./auth-client";
+
+export type Task = components["schemas"]["TaskOut"];
+export type Priority = components["schemas"]["Priority"];
+export type TaskInput = components["schemas"]["TaskIn"];
+export type ValidationIssue = components["schemas"]["ValidationIssue"];
+type TaskQuery = NonNullable<operations["list_tasks"]["parameters"]["query"]>;
+export type StatusFilter = NonNullable<TaskQuery["status"]>;
+export type Ordering = NonNullable<TaskQuery["ordering"]>;
+
+const REFRESH_BEFORE_EXPIRY_MS = 60_000;
+const RETRY_AFTER_DEFAULT_S = 5;
+const RETRY_AFTER_MAX_S = 30;
+const RETRIES_ON_503 = 2;
+
+/** The session is gone: the user is being sent to the sign-in page. */
+export class SignedOut extends Error {}
+
+let cached: { token: string; expiresAt: number } | null = null;
+
+function expiryOf(token: string): number {
+  try {
+    const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const { exp } = JSON.parse(atob(payload)) as { exp?: number };
+    return typeof exp === "number" ? exp * 1000 : 0;
+  } catch {
+    return 0; // unreadable: use it once, fetch a new one next time
+  }
+}
+
+let inFlight: Promise<string> | null = null;
+
+async function fetchToken(): Promise<string> {
+  const { data, error } = await authClient.token();
+  if (error || !data?.token) throw signOutLocally();
+  cached = { token: data.token, expiresAt: expiryOf(data.token) };
+  return data.token;
+}
+
+async function currentToken(): Promise<string> {
+  if (cached && cached.expiresAt - Date.now() > REFRESH_BEFORE_EXPIRY_MS) return cached.token;
+  cached = null;
+  // Calls made at the same moment share one token request.
+  inFlight ??= fetchToken().finally(() => {
+    inFlight = null;
+  });
+  return inFlight;
+}
+
+export function forgetToken(): void {
+  cached = null;
+}
+
+function signOutLocally(): SignedOut {
+  forgetToken();
+  if (typeof window !== "undefined") window.location.assign("/sign-in");
+  return new SignedOut("Your session has ended. Please sign in again.");
+}
+
+/** Seconds from a Retry-After header (delta-seconds or an HTTP date), bounded. */
+export function retryAfterSeconds(response: Response): number {
+  const value = response.headers.get("Retry-After") ?? "";
+  let seconds = /^\d+$/.test(value) ? Number(value) : (Date.parse(value) - Date.now()) / 1000;
+  if (!Number.isFinite(seconds) || seconds < 0) seconds = RETRY_AFTER_DEFAULT_S;
+  return Math.min(Math.max(Math.ceil(seconds), 1), RETRY_AFTER_MAX_S);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function authorizedFetch(request: Request): Promise<Response> {
+  const send = async (): Promise<Response> => {
+    const attempt = request.clone();
+    attempt.headers.set("Authorization", `Bearer ${await currentToken()}`);
+    return fetch(attempt);
+  };
+  let response = await send();
+  if (response.status === 401) {
+    forgetToken(); // expired or revoked keys: one fresh token, one retry
+    response = await send();
+    if (response.status === 401) throw signOutLocally();
+  }
+  // Every write the UI makes is safe to repeat (Idempotency-Key, If-Match, explicit values).
+  for (let retry = 0; response.status === 503 && retry < RETRIES_ON_503; retry++) {
+    await sleep(retryAfterSeconds(response) * 1000);
+    response = await send();
+  }
+  return response;
+}
+
+export function createApi(baseUrl: string) {
+  return createClient<paths>({ baseUrl, fetch: authorizedFetch });
+}
+
+export type Api = ReturnType<typeof createApi>;
+
+/** A fresh Idempotency-Key (works outside secure contexts too). */
+export function newIdempotencyKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** 422 body -> {field: message}, keyed by the last element of each issue's `loc`. */
+export function fieldErrors(issues: ValidationIssue[]): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const issue of issues) {
+    const field = String(issue.loc[issue.loc.length - 1] ?? "form");
+    result[field] ??= issue.msg.replace(/^Value error, /, "");
+  }
+  return result;
+}

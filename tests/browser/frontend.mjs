@@ -1,0 +1,310 @@
+// Drives examples/nextjs in Debian's chromium, through the UI only, against the real API.
+// Started by tests/browser/test_frontend.py, which runs the servers and passes:
+//   APP_URL (the Next.js app, an origin the API allows), FOREIGN_APP_URL (the same app on an
+//   origin the API does not allow), API_URL, CHROMIUM (the executable), SCREENSHOT (a path).
+import assert from "node:assert/strict";
+import { chromium } from "playwright-core";
+
+const { APP_URL, FOREIGN_APP_URL, API_URL, CHROMIUM, SCREENSHOT } = process.env;
+for (const [name, value] of Object.entries({
+  APP_URL,
+  FOREIGN_APP_URL,
+  API_URL,
+  CHROMIUM,
+  SCREENSHOT,
+})) {
+  if (!value) throw new Error(`${name} is required`);
+}
+const PASSWORD = "correct-horse-battery";
+const run = Math.random().toString(16).slice(2, 8);
+
+const step = (text) => process.stdout.write(`- ${text}\n`);
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+
+async function newPage(context) {
+  const page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  page.on("pageerror", (error) => process.stdout.write(`  page error: ${error.message}\n`));
+  return page;
+}
+
+const item = (page, title) =>
+  page
+    .getByRole("listitem")
+    .filter({ has: page.getByRole("checkbox", { name: title, exact: true }) });
+const newTaskForm = (page) => page.getByRole("form", { name: "New task" });
+
+async function signUp(page, name) {
+  await page.goto(APP_URL);
+  await page.waitForURL(/\/sign-in$/); // signed out: the tasks page sends us to sign in
+  await page.getByRole("link", { name: "Create an account" }).click();
+  const email = `${name.toLowerCase()}-${run}@example.com`;
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await page.getByRole("heading", { name: "Tasks" }).waitFor();
+  return email;
+}
+
+async function addTask(page, { title, description = "", priority = "medium", due = "" }) {
+  const form = newTaskForm(page);
+  await form.getByLabel("Title").fill(title);
+  await form.getByLabel("Description").fill(description);
+  await form.getByLabel("Priority").selectOption(priority);
+  await form.getByLabel("Due date").fill(due);
+  await form.getByRole("button", { name: "Add task" }).click();
+  await item(page, title).waitFor();
+}
+
+async function until(what, predicate) {
+  for (const end = Date.now() + 20_000; Date.now() < end;) {
+    if (await predicate()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`gave up waiting until ${what}`);
+}
+
+async function titles(page) {
+  await page.getByRole("list", { name: "Tasks" }).waitFor();
+  await page.waitForFunction(() => !document.querySelector('[aria-busy="true"]'));
+  return page
+    .getByRole("list", { name: "Tasks" })
+    .getByRole("checkbox")
+    .evaluateAll((boxes) => boxes.map((box) => box.closest("label").textContent.trim()));
+}
+
+try {
+  // ---------------------------------------------------------------- first user --
+  const ann = await browser.newContext({ viewport: { width: 900, height: 1000 } });
+  const page = await newPage(ann);
+  step("Ann signs up");
+  const annEmail = await signUp(page, "Ann");
+  await page.getByText("No tasks here yet.").waitFor();
+
+  step("adds tasks with description, priority and due date");
+  await addTask(page, {
+    title: "Buy milk",
+    description: "Oat, 2 litres",
+    priority: "high",
+    due: "2026-12-24",
+  });
+  await addTask(page, { title: "Call mum", priority: "low" });
+  await addTask(page, {
+    title: "File taxes",
+    description: "Before the deadline",
+    due: "2027-01-31",
+  });
+  assert.match(await item(page, "Buy milk").textContent(), /high.*due 2026-12-24.*Oat, 2 litres/);
+
+  step("a 422 is shown next to its field");
+  await newTaskForm(page).getByLabel("Title").fill("   ");
+  await newTaskForm(page).getByRole("button", { name: "Add task" }).click();
+  const title = newTaskForm(page).getByLabel("Title", { exact: true });
+  await until(
+    "Title is marked invalid",
+    async () => (await title.getAttribute("aria-invalid")) === "true",
+  );
+  const message = newTaskForm(page).locator(
+    `[id="${await title.getAttribute("aria-describedby")}"]`,
+  );
+  assert.equal(await message.getAttribute("role"), "alert");
+  assert.match(await message.textContent(), /\w/);
+
+  step("a double-clicked Add task creates one task, both requests carrying one Idempotency-Key");
+  const keys = [];
+  page.on("request", (request) => {
+    if (request.method() === "POST" && request.url().endsWith("/tasks")) {
+      keys.push(request.headers()["idempotency-key"]);
+    }
+  });
+  await newTaskForm(page).getByLabel("Title").fill("Walk the dog");
+  await newTaskForm(page).getByRole("button", { name: "Add task" }).dblclick();
+  await item(page, "Walk the dog").waitFor();
+  await page.waitForLoadState("networkidle");
+  assert.ok(keys.length >= 1 && keys.every((key) => key && key === keys[0]), `keys: ${keys}`);
+  step(`  (${keys.length} POST request(s) sent)`);
+  await page.reload();
+  assert.deepEqual(
+    (await titles(page)).filter((title) => title === "Walk the dog"),
+    ["Walk the dog"],
+  );
+
+  step("toggles a task, and it stays done after a reload");
+  let tokenFetches = 0;
+  page.on("request", (request) => {
+    if (new URL(request.url()).pathname === "/api/auth/token") tokenFetches += 1;
+  });
+  const milk = item(page, "Buy milk").getByRole("checkbox");
+  await milk.click(); // the box follows the API's answer, not the click
+  await until("Buy milk is checked", () => milk.isChecked());
+  await page.reload();
+  assert.equal(await item(page, "Buy milk").getByRole("checkbox").isChecked(), true);
+  assert.equal(await item(page, "Call mum").getByRole("checkbox").isChecked(), false);
+
+  assert.equal(tokenFetches, 1, "one JWT per page load, reused for every API call");
+  step("edits a task (If-Match from the task's ETag)");
+  await item(page, "File taxes").getByRole("button", { name: "Edit" }).click();
+  await item(page, "File taxes").getByLabel("Title").fill("File the taxes");
+  await item(page, "File taxes").getByRole("button", { name: "Save" }).click();
+  await item(page, "File the taxes").waitFor();
+  assert.match(await item(page, "File the taxes").textContent(), /Before the deadline/);
+
+  step("screenshot of the tasks page");
+  await page.getByRole("heading", { name: "Tasks" }).click(); // no focus ring on a field
+  await page.screenshot({ path: SCREENSHOT, fullPage: true });
+
+  step("an edit from a stale tab gets the 412 path: told, and shown the latest version");
+  const stale = await newPage(ann);
+  await stale.goto(APP_URL);
+  await item(stale, "Call mum").getByRole("button", { name: "Edit" }).click();
+  await item(stale, "Call mum").getByLabel("Title").waitFor();
+  await item(page, "Call mum").getByRole("button", { name: "Edit" }).click();
+  await item(page, "Call mum").getByLabel("Title").fill("Call mum today");
+  await item(page, "Call mum").getByRole("button", { name: "Save" }).click();
+  await item(page, "Call mum today").waitFor();
+  await item(stale, "Call mum").getByLabel("Title").fill("Call mum tonight");
+  await item(stale, "Call mum").getByRole("button", { name: "Save" }).click();
+  await stale.getByRole("status").filter({ hasText: "changed elsewhere" }).waitFor();
+  await item(stale, "Call mum today").waitFor();
+  assert.equal(await item(stale, "Call mum tonight").count(), 0);
+  await stale.close();
+
+  step("search narrows the list");
+  await page.getByLabel("Search").fill("taxes");
+  await page.waitForFunction(() => document.querySelectorAll(".task").length === 1);
+  assert.deepEqual(await titles(page), ["File the taxes"]);
+  await page.getByLabel("Search").fill("");
+  await item(page, "Call mum today").waitFor();
+
+  step("the status filter and the ordering");
+  await page.getByLabel("Status").selectOption("completed");
+  await page.waitForFunction(() => document.querySelectorAll(".task").length === 1);
+  assert.deepEqual(await titles(page), ["Buy milk"]);
+  await page.getByLabel("Status").selectOption("all");
+  await page.getByLabel("Order by").selectOption("title");
+  const alphabetical = ["Buy milk", "Call mum today", "File the taxes", "Walk the dog"];
+  await until("the list is in title order", async () => {
+    return JSON.stringify(await titles(page)) === JSON.stringify(alphabetical);
+  });
+  await page.getByLabel("Order by").selectOption("-created_at");
+
+  step("deletes a task, clears completed ones");
+  await item(page, "Walk the dog").getByRole("button", { name: "Delete" }).click();
+  await item(page, "Walk the dog").waitFor({ state: "detached" });
+  await page.getByRole("button", { name: "Clear completed" }).click();
+  await page.getByRole("status").filter({ hasText: "Cleared 1 completed task." }).waitFor();
+  await item(page, "Buy milk").waitFor({ state: "detached" });
+
+  step("reload: what is left persists");
+  await page.reload();
+  assert.deepEqual((await titles(page)).sort(), ["Call mum today", "File the taxes"]);
+
+  step("signs out, signs in again: the tasks are still there");
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL(/\/sign-in$/);
+  await page.getByLabel("Email").fill(annEmail);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Tasks" }).waitFor();
+  assert.deepEqual((await titles(page)).sort(), ["Call mum today", "File the taxes"]);
+
+  // --------------------------------------------------------------- second user --
+  step("Bob signs up and sees none of Ann's tasks");
+  const bob = await browser.newContext();
+  const bobPage = await newPage(bob);
+  await signUp(bobPage, "Bob");
+  await bobPage.getByText("No tasks here yet.").waitFor();
+  assert.equal(await bobPage.getByRole("checkbox").count(), 0);
+
+  // ------------------------------------------- 503 and 401, as the API sends them --
+  // The API's real answers, replayed once in front of it: the client's policy is under test.
+  const tasksUrl = `${API_URL}/api/*/tasks?*`;
+  async function answer(page, { status, headers, times }) {
+    const seen = [];
+    await page.route(tasksUrl, async (route) => {
+      seen.push(route.request().headers().authorization);
+      if (seen.length > times) return route.continue();
+      await route.fulfill({
+        status,
+        headers: {
+          "Access-Control-Allow-Origin": APP_URL,
+          "Access-Control-Expose-Headers": "retry-after, www-authenticate",
+          ...headers,
+        },
+        json: { detail: "replayed" },
+      });
+    });
+    return seen;
+  }
+  const challenge = { "WWW-Authenticate": 'Bearer realm="todo-api", error="invalid_token"' };
+
+  step("a 503 with Retry-After is waited out and retried; the user stays signed in");
+  let seen = await answer(bobPage, { status: 503, headers: { "Retry-After": "1" }, times: 1 });
+  await bobPage.reload();
+  await bobPage.getByText("No tasks here yet.").waitFor();
+  assert.equal(seen.length, 2);
+  assert.equal(new URL(bobPage.url()).pathname, "/");
+  await bobPage.unroute(tasksUrl);
+
+  step("a 401 drops the token and retries once with a fresh one");
+  seen = await answer(bobPage, { status: 401, headers: challenge, times: 1 });
+  await bobPage.reload();
+  await bobPage.getByText("No tasks here yet.").waitFor();
+  assert.equal(seen.length, 2);
+  assert.ok(seen.every((header) => header?.startsWith("Bearer ")));
+  await bobPage.unroute(tasksUrl);
+
+  step("a second 401 sends the user to sign in");
+  seen = await answer(bobPage, { status: 401, headers: challenge, times: Infinity });
+  await bobPage.reload();
+  await bobPage.waitForURL(/\/sign-in$/);
+  assert.equal(seen.length, 2);
+  await bobPage.unroute(tasksUrl);
+
+  step("paging: 21 tasks show 20, and Load more brings the last one");
+  await bobPage.goto(APP_URL);
+  await bobPage.getByText("No tasks here yet.").waitFor();
+  for (let n = 1; n <= 21; n++) {
+    await newTaskForm(bobPage).getByLabel("Title", { exact: true }).fill(`Chore ${n}`);
+    await newTaskForm(bobPage).getByRole("button", { name: "Add task" }).click();
+    await item(bobPage, `Chore ${n}`).waitFor();
+  }
+  await bobPage.reload();
+  await bobPage.getByText("Showing 20 of 21").waitFor();
+  assert.equal(await item(bobPage, "Chore 1").count(), 0);
+  await bobPage.getByRole("button", { name: "Load more" }).click();
+  await bobPage.getByText("Showing 21 of 21").waitFor();
+  await item(bobPage, "Chore 1").waitFor();
+  assert.equal(await bobPage.getByRole("button", { name: "Load more" }).count(), 0);
+
+  // ---------------------------------------------------------------------- CORS --
+  step("the API answers the allowed origin and the browser refuses it to any other");
+  const probe = (url) =>
+    fetch(url, { headers: { Authorization: "Bearer not-a-jwt" } }).then(
+      (response) => `status ${response.status}`,
+      (error) => `refused: ${error.name}`,
+    );
+  assert.equal(await bobPage.evaluate(probe, `${API_URL}/api/me`), "status 401");
+  const foreign = await newPage(bob);
+  await foreign.goto(`${FOREIGN_APP_URL}/sign-in`);
+  assert.notEqual(new URL(foreign.url()).origin, new URL(APP_URL).origin);
+  assert.equal(await foreign.evaluate(probe, `${API_URL}/api/me`), "refused: TypeError");
+
+  step("all good");
+} finally {
+  await browser.close();
+}
