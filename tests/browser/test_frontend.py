@@ -19,7 +19,6 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
@@ -132,20 +131,21 @@ def serve(
 @contextmanager
 def api_database_url(tmp_path: Path) -> Iterator[str]:
     """A database of the browser test's own, on the server the suite runs on."""
-    db: dict[str, Any] = settings.DATABASES["default"]
+    db = settings.DATABASES["default"]
     if "postgresql" not in db["ENGINE"]:
         yield f"sqlite:///{tmp_path / 'api.sqlite3'}"
         return
     name = f"{db['NAME']}_browser"
-    params = {
-        "host": db.get("HOST") or "127.0.0.1",
-        "port": db.get("PORT") or 5432,
-        "user": db.get("USER") or "postgres",
-        "password": db.get("PASSWORD") or None,
+    params: dict[str, str] = {
+        "host": str(db.get("HOST") or "127.0.0.1"),
+        "port": str(db.get("PORT") or 5432),
+        "user": str(db.get("USER") or "postgres"),
+        "password": str(db.get("PASSWORD") or ""),
     }
 
     def admin(statement: sql.Composed) -> None:
-        with psycopg.connect(dbname="postgres", autocommit=True, **params) as connection:
+        conninfo = psycopg.conninfo.make_conninfo(dbname="postgres", **params)
+        with psycopg.connect(conninfo, autocommit=True) as connection:
             connection.execute(statement)
 
     admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
