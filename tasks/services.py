@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja.errors import HttpError
 
+from tasks import limits
 from tasks.models import IdempotencyRecord, Task, TaskQuerySet
 from tasks.schemas import TaskOut
 
@@ -117,6 +118,7 @@ def delete_task(*, tasks: TaskQuerySet, task_id: int, if_match: str | None) -> N
 
 
 def _insert(*, user_id: str, fields: dict[str, Any]) -> Created:
+    limits.ensure_room_for_task(user_id)  # after any replay: a retried create still answers 201
     task = Task(user_id=user_id, **fields)
     task.save()
     body = TaskOut.model_validate(task).model_dump(mode="json")

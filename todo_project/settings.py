@@ -7,7 +7,7 @@ import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
-from todo_project.env import env_bool, env_float, env_int, env_list, env_str
+from todo_project.env import env_bool, env_float, env_int, env_list, env_rate, env_str
 
 # Lets annotations such as ModelAdmin[Task] and QuerySet[Task] work at runtime.
 django_stubs_ext.monkeypatch()
@@ -90,6 +90,28 @@ else:
         "DATABASE_CONNECT_TIMEOUT", default=5, minimum=1
     )
 DATABASES = {"default": _db}
+
+# --- shared cache (CONTRACT §3): Redis when REDIS_URL is set, else per-process memory -------
+# It holds the rate-limit counters; todo_project.cache fails open, so Redis down is no outage.
+REDIS_URL = env_str("REDIS_URL", default="")
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured("REDIS_URL must start with redis://, rediss:// or unix://.")
+CACHES = {
+    "default": {
+        "BACKEND": "todo_project.cache.FailOpenRedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", default="todo"),
+        # A hung Redis must cost a request milliseconds, not the gunicorn timeout.
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
+# --- rate limits per user (CONTRACT §3, §5): Ninja's "N/period" form ----------------------
+RATE_LIMIT_READS = env_rate("RATE_LIMIT_READS", default="600/min")
+RATE_LIMIT_WRITES = env_rate("RATE_LIMIT_WRITES", default="120/min")
+TASKS_PER_USER_MAX = env_int("TASKS_PER_USER_MAX", default=10_000, minimum=1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
