@@ -89,6 +89,11 @@ else:
     _db.setdefault("OPTIONS", {})["connect_timeout"] = env_int(
         "DATABASE_CONNECT_TIMEOUT", default=5, minimum=1
     )
+    # One heavy request must not hold a connection (and a worker) for long; 0 switches it off.
+    _timeout_ms = env_int("DATABASE_STATEMENT_TIMEOUT_MS", default=10_000, minimum=0)
+    _db["OPTIONS"]["options"] = (
+        _db["OPTIONS"].get("options", "") + f" -c statement_timeout={_timeout_ms}"
+    ).strip()
 DATABASES = {"default": _db}
 
 # --- shared cache (CONTRACT §3): Redis when REDIS_URL is set, else per-process memory -------
