@@ -1,5 +1,6 @@
 """The only module that reads the environment (and ``.env``); see CONTRACT §3."""
 
+import logging
 from pathlib import Path
 
 import dj_database_url
@@ -7,6 +8,7 @@ import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
+from todo_project import logs
 from todo_project.env import env_bool, env_float, env_int, env_list, env_rate, env_str
 
 # Lets annotations such as ModelAdmin[Task] and QuerySet[Task] work at runtime.
@@ -34,12 +36,15 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "corsheaders",
+    "django_structlog",
     "ninja",
     "authbridge",
     "tasks",
 ]
 
 MIDDLEWARE = [
+    # First, so every response (redirects, 404s) carries X-Request-ID and gets its log line.
+    "todo_project.requestlog.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -150,7 +155,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
 # Load balancers probe over plain HTTP; a redirect would read as "down".
 SECURE_REDIRECT_EXEMPT = [r"^api/health$", r"^api/ready$"]
-if env_bool("DJANGO_BEHIND_PROXY", default=False):
+BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY", default=False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", default=0 if DEBUG else 31_536_000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
@@ -195,11 +201,21 @@ JWKS_REFRESH_COOLDOWN_SECONDS = env_float(
 JWKS_TIMEOUT_SECONDS = env_float("JWKS_TIMEOUT_SECONDS", default=3.0, minimum=0.1)
 
 # --- logging: refusals at INFO, key fetch failures at WARNING; never a token --------------
+# JSON lines in production, text in development; one line per request with its request id.
+LOG_FORMAT = env_str("DJANGO_LOG_FORMAT", default="text" if DEBUG else "json")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT must be json or text, got {LOG_FORMAT!r}.")
+logs.configure_structlog()
+DJANGO_STRUCTLOG_USER_ID_FIELD = None  # the user is the token's sub, added by requestlog
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False  # requestlog trusts X-Forwarded-For only from a proxy
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True  # requestlog checked its form first
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG  # one line per request: the finished one
+DJANGO_STRUCTLOG_STATUS_4XX_LOG_LEVEL = logging.INFO  # a 401 or 404 is the client's, not ours
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {"main": {"()": logs.formatter, "json": LOG_FORMAT == "json"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "main"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {
         # Django's own console handler would print every line twice in DEBUG.
