@@ -16,6 +16,7 @@ from jwt import PyJWK
 from jwt.exceptions import PyJWTError
 
 from authbridge.errors import InvalidToken, KeysUnavailable
+from authbridge.metrics import JWKS_FETCHES
 
 logger = logging.getLogger(__name__)
 
@@ -194,10 +195,12 @@ class FetchedJwks:
             keys = parse_jwks(document)
         except (OSError, ValueError, http.client.HTTPException) as exc:
             self._failed_at = now
+            JWKS_FETCHES.labels("error").inc()
             logger.warning("JWKS fetch from %s failed: %s", self.url, exc)
             return self._keys_or_unavailable(retry_after=self._backoff)
         self._keys, self._fetched_at, self._failed_at = keys, now, None
         self._generation += 1
+        JWKS_FETCHES.labels("ok").inc()
         logger.info("JWKS fetched from %s: kids=%s", self.url, [key.kid for key in keys])
         return keys
 

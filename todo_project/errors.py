@@ -15,6 +15,8 @@ from ninja import NinjaAPI
 from ninja.parser import Parser
 from ninja.types import DictStrAny
 
+from todo_project import metrics
+
 logger = logging.getLogger(__name__)
 
 NOT_FOUND = "Not Found"
@@ -27,6 +29,11 @@ DATABASE_TOO_SLOW = "The database took too long to answer."
 DATABASE_RETRY_AFTER_SECONDS = 5
 READ_ONLY_SQLSTATE = "25006"  # PostgreSQL: a write reached a standby or a read-only session
 QUERY_CANCELED_SQLSTATE = "57014"  # PostgreSQL: statement_timeout (DATABASE_STATEMENT_TIMEOUT_MS)
+METRIC_KINDS = {
+    DATABASE_UNAVAILABLE: "unavailable",
+    DATABASE_READ_ONLY: "read_only",
+    DATABASE_TOO_SLOW: "timeout",
+}
 
 
 def _detail(status: HTTPStatus, detail: str) -> JsonResponse:
@@ -56,6 +63,7 @@ def database_unavailable(exc: DatabaseError) -> HttpResponse | None:
         detail = DATABASE_UNAVAILABLE
     else:
         return None
+    metrics.DATABASE_ERRORS.labels(METRIC_KINDS[detail]).inc()
     response = _detail(HTTPStatus.SERVICE_UNAVAILABLE, detail)
     response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     return response
