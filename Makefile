@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 E2E_DIR := tests/e2e/better_auth
 
-.PHONY: help setup run test test-e2e lint format bench lock superuser token clean
+.PHONY: help setup run test test-e2e lint format bench lock superuser token clean stack test-stack
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -55,6 +55,12 @@ lock: setup ## recompile the hash-pinned requirement files from pyproject.toml
 
 bench: setup ## print verification and HTTP throughput figures (gunicorn on 127.0.0.1)
 	bash bench/run.sh
+
+stack: setup ## nginx -> 2 gunicorn -> PostgreSQL + Redis on loopback (needs nginx, redis-server, postgresql); Ctrl-C stops
+	$(BIN)/python scripts/stack.py
+
+test-stack: setup ## only the stack fault test (kills and restarts parts of its own stack)
+	$(BIN)/python -m pytest -m stack $(PYTEST_ARGS)
 
 superuser: setup ## create an admin user for /admin/
 	$(BIN)/python manage.py migrate --no-input
