@@ -10,6 +10,16 @@ from django.core.cache import caches
 from tests.ops.servers import RedisServer
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The stack test runs only when asked for (`make test-stack`, `-m stack`): .ci/run does."""
+    if "stack" in (config.option.markexpr or ""):
+        return
+    kept = [item for item in items if item.get_closest_marker("stack") is None]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
+
+
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     server = RedisServer(tmp_path)
