@@ -45,11 +45,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so every response (redirects, 404s) carries X-Request-ID and gets its log line.
     "todo_project.requestlog.RequestLogMiddleware",
-    # Before anything reads the Host: probes come with the pod's or target's IP as Host.
-    "todo_project.health.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    # Before anything reads the Host (SecurityMiddleware does not for the exempt probe paths):
+    # probes come with the pod's or target's IP as Host.
+    "todo_project.health.ProbeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
