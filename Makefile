@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 E2E_DIR := tests/e2e/better_auth
 
-.PHONY: help setup run test test-e2e lint format bench lock superuser token clean stack test-stack
+.PHONY: help setup run test test-e2e lint format bench lock lock-upgrade check-locks superuser token clean stack test-stack
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,18 +40,30 @@ test: setup ## run the whole suite (the e2e tests too when node and npm are inst
 test-e2e: setup ## only the end-to-end tests against a real Better Auth (needs node and npm)
 	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)
 
-lint: setup ## ruff (lint + format check) and mypy
+lint: setup check-locks ## ruff (lint + format check), mypy (code and tests), no missing migration
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DJANGO_DEBUG=1 $(BIN)/mypy .
+	DJANGO_DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
 format: setup ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-lock: setup ## recompile the hash-pinned requirement files from pyproject.toml
-	$(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --python-platform linux --no-header --quiet -o requirements/main.txt
-	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 --python-platform linux --no-header --quiet -o requirements/dev.txt
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --python-platform linux --no-header --quiet $(LOCK_FLAGS)
+
+lock: setup ## recompile the hash-pinned requirement files from pyproject.toml (keeps existing pins)
+	$(UV_COMPILE) -o requirements/main.txt
+	$(UV_COMPILE) --extra dev -o requirements/dev.txt
+	@$(MAKE) --no-print-directory check-locks
+
+lock-upgrade: ## upgrade every pin to the newest release pyproject.toml allows, on purpose
+	$(MAKE) --no-print-directory lock LOCK_FLAGS=--upgrade
+
+LOCK_FILES ?= requirements/*.txt
+check-locks: ## fail when a lock file names a package index (URL, index or find-links option)
+	@! grep -nE '://|index-url|find-links' $(LOCK_FILES) || \
+	  { echo "requirements/*.txt must not name a package index" >&2; exit 1; }
 
 bench: setup ## print verification and HTTP throughput figures (gunicorn on 127.0.0.1)
 	bash bench/run.sh

@@ -62,7 +62,8 @@ def auth_error_response(request: HttpRequest, exc: AuthError) -> HttpResponse:
     elif isinstance(exc, KeysUnavailable):
         response["Retry-After"] = str(exc.retry_after_seconds)
     else:
-        logger.info("request refused: reason=%s path=%s", exc.reason, request.path)
+        # The path is the client's too: repr, so a %0A in it cannot forge a log line.
+        logger.info("request refused: reason=%s path=%.300r", exc.reason, request.path)
     return response
 
 

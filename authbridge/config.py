@@ -1,16 +1,24 @@
 """AuthConfig (frozen) built from django.conf.settings, and the per-process verifier."""
 
+import hashlib
 import json
+import logging
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from authbridge.fetch import fetch_json
 from authbridge.keys import FetchedJwks, KeySource, PinnedJwks, parse_jwks
 from authbridge.verify import Verifier
+
+logger = logging.getLogger(__name__)
 
 JWKS_PATH = "/api/auth/jwks"
 MAX_JWKS_BYTES = 64_000
@@ -30,6 +38,38 @@ def parse_secret_list(raw: str) -> tuple[str, ...]:
     return tuple(secrets)
 
 
+class CachedJwksStore:
+    """The last good JWKS (public keys) and its fetch time in a Django cache alias.
+
+    Shared by the processes (and, with Redis, the hosts) that use the alias, so a recycled
+    worker starts warm. The cache is a help, never a dependency: any error is "no entry".
+    """
+
+    def __init__(self, alias: str, url: str) -> None:
+        self.alias = alias
+        self.key = "authbridge:jwks:" + hashlib.sha256(url.encode()).hexdigest()
+
+    def load(self) -> tuple[Mapping[str, Any], float] | None:
+        try:
+            entry = caches[self.alias].get(self.key)
+        except Exception as exc:  # Redis down, unknown alias...: go on without the cache
+            logger.warning("JWKS cache %r unreadable: %r", self.alias, exc)
+            return None
+        if not isinstance(entry, Mapping):
+            return None
+        document, fetched_at = entry.get("document"), entry.get("fetched_at")
+        if not isinstance(document, Mapping) or not isinstance(fetched_at, int | float):
+            return None
+        return document, time.time() - fetched_at
+
+    def save(self, document: Mapping[str, Any]) -> None:
+        entry = {"document": dict(document), "fetched_at": time.time()}
+        try:
+            caches[self.alias].set(self.key, entry, timeout=None)
+        except Exception as exc:  # the keys still serve this process
+            logger.warning("JWKS cache %r unwritable: %r", self.alias, exc)
+
+
 @dataclass(frozen=True, slots=True)
 class AuthConfig:
     jwks_url: str
@@ -41,6 +81,9 @@ class AuthConfig:
     cache_seconds: float
     cooldown_seconds: float
     timeout_seconds: float
+    max_lifetime_seconds: int = 86_400
+    cache_alias: str = "default"
+    proxy_url: str = ""
 
     @classmethod
     def from_settings(cls, source: Any = settings) -> "AuthConfig":
@@ -57,6 +100,9 @@ class AuthConfig:
             cache_seconds=source.JWKS_CACHE_SECONDS,
             cooldown_seconds=source.JWKS_REFRESH_COOLDOWN_SECONDS,
             timeout_seconds=source.JWKS_TIMEOUT_SECONDS,
+            max_lifetime_seconds=source.JWT_MAX_LIFETIME_SECONDS,
+            cache_alias=source.JWKS_CACHE_ALIAS,
+            proxy_url=source.JWKS_PROXY_URL,
         )
 
     def key_source(self) -> KeySource | None:
@@ -66,6 +112,8 @@ class AuthConfig:
         if self.jwks_url:
             return FetchedJwks(
                 self.jwks_url,
+                fetch=partial(fetch_json, proxy=self.proxy_url),
+                store=CachedJwksStore(self.cache_alias, self.jwks_url),
                 ttl=self.cache_seconds,
                 cooldown=self.cooldown_seconds,
                 timeout=self.timeout_seconds,
@@ -89,6 +137,7 @@ def get_verifier() -> Verifier:
         issuer=config.issuer,
         audiences=config.audiences,
         leeway_seconds=config.leeway_seconds,
+        max_lifetime_seconds=config.max_lifetime_seconds,
     )
 
 

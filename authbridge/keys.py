@@ -1,21 +1,19 @@
 """Key sources for asymmetric tokens: pinned JWKS, fetched JWKS (TTL, cooldown, stale-on-error)."""
 
-import http.client
-import json
 import logging
 import math
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt import PyJWK
 from jwt.exceptions import PyJWTError
 
 from authbridge.errors import InvalidToken, KeysUnavailable
+from authbridge.fetch import fetch_json
 from authbridge.metrics import JWKS_FETCHES
 
 logger = logging.getLogger(__name__)
@@ -23,12 +21,17 @@ logger = logging.getLogger(__name__)
 # The key type (and curve) each accepted algorithm needs; anything else is a mismatch.
 KEY_TYPE_FOR_ALG: dict[str, tuple[str, str | None]] = {
     "EdDSA": ("OKP", None),
+    "Ed25519": ("OKP", "Ed25519"),  # RFC 9864's fully specified name for EdDSA over Ed25519
     "ES256": ("EC", "P-256"),
     "ES384": ("EC", "P-384"),
     "ES512": ("EC", "P-521"),
     **{alg: ("RSA", None) for alg in ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")},
 }
+ED25519_NAMES = frozenset({"EdDSA", "Ed25519"})
 FAILED_FETCH_BACKOFF_SECONDS = 5.0
+MAX_JWKS_KEYS = 32  # keys taken from one document; later ones are ignored
+MIN_RSA_BITS = 2048
+PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 
 Fetch = Callable[..., Mapping[str, Any]]
 
@@ -41,13 +44,18 @@ class JwksKey:
     crv: str | None
     use: str | None
     jwk: PyJWK
+    public: Mapping[str, Any]  # the JWK without private members, as stored in the cache
 
     def fits(self, alg: str) -> bool:
         kty, crv = KEY_TYPE_FOR_ALG.get(alg, ("", None))
+        # Either name of Ed25519 fits a key declared with the other, but only an Ed25519 key.
+        same_alg = self.declared_alg in (None, alg) or (
+            {self.declared_alg, alg} <= ED25519_NAMES and self.crv == "Ed25519"
+        )
         return (
             self.kty == kty
             and (crv is None or self.crv == crv)
-            and self.declared_alg in (None, alg)
+            and same_alg
             and self.use in (None, "sig")
         )
 
@@ -56,24 +64,44 @@ class KeySource(Protocol):
     def key_for(self, *, kid: str | None, alg: str) -> JwksKey: ...
 
 
+class JwksStore(Protocol):
+    """Where the last good JWKS outlives the process (see authbridge.config.CachedJwksStore)."""
+
+    def load(self) -> tuple[Mapping[str, Any], float] | None: ...  # (document, age in seconds)
+
+    def save(self, document: Mapping[str, Any]) -> None: ...
+
+
 class JwksError(ValueError):
     """The JWKS document is unusable (not a key set, or no key this service can use)."""
+
+
+def parse_key(data: Any) -> JwksKey | None:
+    """One JWK, or None when this service cannot or must not use it for verifying."""
+    if not isinstance(data, Mapping) or data.get("kty") not in ("OKP", "EC", "RSA"):
+        return None
+    kid, alg, crv, use, ops = (data.get(n) for n in ("kid", "alg", "crv", "use", "key_ops"))
+    if ops is not None and (not isinstance(ops, list) or "verify" not in ops):
+        return None  # key_ops present: it must allow verify
+    if alg == "Ed25519" and crv != "Ed25519":
+        return None
+    try:
+        # PyJWT knows Ed25519 keys by the old name only; the key material is the same.
+        jwk = PyJWK(dict(data), algorithm="EdDSA" if alg == "Ed25519" else None)
+    except (PyJWTError, ValueError, TypeError):
+        return None
+    rsa_key = isinstance(jwk.key, rsa.RSAPublicKey | rsa.RSAPrivateKey)
+    if rsa_key and jwk.key.key_size < MIN_RSA_BITS:
+        return None
+    public = {name: value for name, value in data.items() if name not in PRIVATE_MEMBERS}
+    return JwksKey(kid, alg, str(data["kty"]), crv, use, jwk, public)
 
 
 def parse_jwks(document: Any) -> tuple[JwksKey, ...]:
     """Parse a JWKS with PyJWT, skipping keys it cannot use (e.g. a future key type)."""
     if not isinstance(document, Mapping) or not isinstance(document.get("keys"), list):
         raise JwksError('a JWKS is a JSON object with a "keys" list')
-    keys = []
-    for data in document["keys"]:
-        if not isinstance(data, Mapping) or data.get("kty") not in ("OKP", "EC", "RSA"):
-            continue
-        try:
-            jwk = PyJWK.from_dict(dict(data))
-        except (PyJWTError, ValueError, TypeError):
-            continue
-        kid, alg, crv, use = (data.get(name) for name in ("kid", "alg", "crv", "use"))
-        keys.append(JwksKey(kid, alg, str(data["kty"]), crv, use, jwk))
+    keys = [key for key in map(parse_key, document["keys"][:MAX_JWKS_KEYS]) if key is not None]
     if not keys:
         raise JwksError("the JWKS holds no usable public key")
     return tuple(keys)
@@ -108,24 +136,20 @@ class PinnedJwks:
         return key
 
 
-def fetch_json(url: str, *, timeout: float, max_bytes: int) -> Mapping[str, Any]:
-    """GET a JSON document with a timeout and a size cap; raises OSError or ValueError."""
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310 - operator-configured http(s) URL
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-        body = response.read(max_bytes + 1)
-    if len(body) > max_bytes:
-        raise ValueError(f"the JWKS is larger than {max_bytes} bytes")
-    document = json.loads(body)
-    if not isinstance(document, Mapping):
-        raise ValueError("the JWKS is not a JSON object")
-    return document
+def unavailable(reason: str, *, retry_after: float) -> KeysUnavailable:
+    return KeysUnavailable(
+        "The token signing keys cannot be fetched right now; try again shortly.",
+        reason=reason,
+        retry_after_seconds=math.ceil(retry_after),
+    )
 
 
 class FetchedJwks:
-    """The JWKS at a URL, cached per process.
+    """The JWKS at a URL, cached per process (and in ``store``, so a new process starts warm).
 
     Refreshed when the TTL ends; re-fetched at once for an unknown kid, at most once per
     cooldown; one fetch at a time; while a fetch fails, the keys already cached keep working.
+    An unknown kid that cannot be looked up right now is KeysUnavailable (503), not a 401.
     """
 
     def __init__(
@@ -134,6 +158,7 @@ class FetchedJwks:
         *,
         fetch: Fetch = fetch_json,
         clock: Callable[[], float] = time.monotonic,
+        store: JwksStore | None = None,
         ttl: float,
         cooldown: float,
         timeout: float,
@@ -141,24 +166,24 @@ class FetchedJwks:
         failure_backoff: float = FAILED_FETCH_BACKOFF_SECONDS,
     ) -> None:
         self.url = url
-        self._fetch, self._clock = fetch, clock
+        self._fetch, self._clock, self._store = fetch, clock, store
         self._ttl, self._cooldown, self._backoff = ttl, cooldown, failure_backoff
         self._timeout, self._max_bytes = timeout, max_bytes
         self._keys: tuple[JwksKey, ...] = ()
         self._fetched_at: float | None = None
-        self._failed_at: float | None = None
+        self._failed_at: float | None = None  # when the last failed fetch ended
         self._unknown_kid_fetch_at: float | None = None
         self._generation = 0  # successful fetches so far
         self._lock = threading.Lock()
 
     def key_for(self, *, kid: str | None, alg: str) -> JwksKey:
         generation = self._generation
-        keys = self._keys if self._is_fresh(self._clock()) else self._refresh(unknown_kid=False)
+        keys = self._keys if self._is_fresh(self._clock()) else self._refresh()
         key = pick_key(keys, kid=kid, alg=alg)
         if key is None and kid is not None and all(k.kid != kid for k in keys):
             # Keys fetched since this call began are the newest there are: no second fetch.
             fetched = self._generation != generation
-            keys = self._keys if fetched else self._refresh(unknown_kid=True)
+            keys = self._keys if fetched else self._refetch_for_unknown_kid(generation)
             key = pick_key(keys, kid=kid, alg=alg)
         if key is None:
             raise refuse_unknown_key(keys, kid=kid, alg=alg)
@@ -167,48 +192,83 @@ class FetchedJwks:
     def _is_fresh(self, now: float) -> bool:
         return self._fetched_at is not None and now - self._fetched_at < self._ttl
 
-    def _refresh(self, *, unknown_kid: bool) -> tuple[JwksKey, ...]:
+    def _refresh(self) -> tuple[JwksKey, ...]:
         if self._keys:
             if not self._lock.acquire(blocking=False):
                 return self._keys  # another thread is fetching; the cached keys serve meanwhile
         else:
             self._lock.acquire()  # cold start: wait for the fetch already under way
         try:
-            return self._refresh_locked(unknown_kid=unknown_kid)
+            now = self._clock()
+            if self._is_fresh(now):
+                return self._keys  # fetched by the thread we waited for
+            if not self._keys and self._load_from_store(now) and self._is_fresh(now):
+                return self._keys  # a recycled worker: another process fetched them lately
+            if not self._fetch_now(now) and not self._keys:
+                raise unavailable("jwks_unavailable", retry_after=self._backoff_left())
+            return self._keys  # stale keys beat no keys while Better Auth is unreachable
         finally:
             self._lock.release()
 
-    def _refresh_locked(self, *, unknown_kid: bool) -> tuple[JwksKey, ...]:
-        now = self._clock()
-        if unknown_kid:
+    def _refetch_for_unknown_kid(self, generation: int) -> tuple[JwksKey, ...]:
+        """A fetch for a kid not in the keys, or KeysUnavailable when none is allowed now."""
+        if not self._lock.acquire(blocking=False):
+            raise unavailable("kid_fetch_in_flight", retry_after=1)
+        try:
+            if self._generation != generation:
+                return self._keys  # a fetch ended between our look and the lock
+            now = self._clock()
             # Cooldown applies to unknown kids only, so forged kids cannot flood the JWKS.
             last = self._unknown_kid_fetch_at
             if last is not None and now - last < self._cooldown:
-                return self._keys
+                raise unavailable("kid_cooldown", retry_after=self._cooldown - (now - last))
+            if self._backoff_left() > 0:
+                raise unavailable("jwks_unavailable", retry_after=self._backoff_left())
             self._unknown_kid_fetch_at = now
-        elif self._is_fresh(now):
-            return self._keys  # fetched by the thread we waited for
-        if self._failed_at is not None and now - self._failed_at < self._backoff:
-            return self._keys_or_unavailable(retry_after=self._backoff - (now - self._failed_at))
+            if not self._fetch_now(now):
+                raise unavailable("jwks_unavailable", retry_after=self._backoff_left())
+            return self._keys
+        finally:
+            self._lock.release()
+
+    def _backoff_left(self) -> float:
+        if self._failed_at is None:
+            return 0.0
+        return max(0.0, self._backoff - (self._clock() - self._failed_at))
+
+    def _fetch_now(self, now: float) -> bool:
+        """Fetch and parse under the lock; False (logged) on any failure, within the backoff too."""
+        if self._backoff_left() > 0:
+            return False
         try:
             document = self._fetch(self.url, timeout=self._timeout, max_bytes=self._max_bytes)
             keys = parse_jwks(document)
-        except (OSError, ValueError, http.client.HTTPException) as exc:
-            self._failed_at = now
+        except Exception as exc:  # any failure to fetch or parse (even RecursionError) is one
+            self._failed_at = self._clock()  # backoff counts from the end of the failed fetch
             JWKS_FETCHES.labels("error").inc()
-            logger.warning("JWKS fetch from %s failed: %s", self.url, exc)
-            return self._keys_or_unavailable(retry_after=self._backoff)
+            logger.warning("JWKS fetch from %s failed: %r", self.url, exc)
+            return False
         self._keys, self._fetched_at, self._failed_at = keys, now, None
         self._generation += 1
         JWKS_FETCHES.labels("ok").inc()
         logger.info("JWKS fetched from %s: kids=%s", self.url, [key.kid for key in keys])
-        return keys
+        self._save_to_store(keys)
+        return True
 
-    def _keys_or_unavailable(self, *, retry_after: float) -> tuple[JwksKey, ...]:
-        if self._keys:
-            return self._keys  # stale keys beat no keys while Better Auth is unreachable
-        raise KeysUnavailable(
-            "The token signing keys cannot be fetched right now; try again shortly.",
-            reason="jwks_unavailable",
-            retry_after_seconds=math.ceil(retry_after),
-        )
+    def _load_from_store(self, now: float) -> bool:
+        stored = self._store.load() if self._store is not None else None
+        if stored is None:
+            return False
+        document, age = stored
+        try:
+            keys = parse_jwks(document)
+        except Exception as exc:  # a bad cache entry is no cache entry
+            logger.warning("JWKS cached for %s is unusable: %.200s", self.url, exc)
+            return False
+        self._keys, self._fetched_at = keys, now - max(0.0, age)
+        logger.info("JWKS for %s taken from the cache, %.0f s old", self.url, age)
+        return True
+
+    def _save_to_store(self, keys: Sequence[JwksKey]) -> None:
+        if self._store is not None:
+            self._store.save({"keys": [dict(key.public) for key in keys]})

@@ -1,13 +1,17 @@
 """Verifier.verify(raw) -> Identity: Better Auth JWTs, knowing nothing of requests or Django."""
 
 import logging
+import math
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from jwt import exceptions as jwt_errors
+from jwt.algorithms import OKPAlgorithm
 
 from authbridge.errors import AuthError, InvalidToken
 from authbridge.keys import KeySource
@@ -18,8 +22,13 @@ MAX_TOKEN_BYTES = 8 * 1024
 MAX_USER_ID_LENGTH = 255
 HMAC_ALGS = frozenset({"HS256", "HS384", "HS512"})
 ASYMMETRIC_ALGS = frozenset(
-    {"EdDSA", "ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}
+    {"EdDSA", "Ed25519", "ES256", "ES384", "ES512"}
+    | {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}
 )
+# typ names the kind of token; anything but a plain JWT (e.g. Better Auth's session-cache
+# cookie, "better-auth.session-cache+jwt") is meant for something else.
+ACCEPTED_TYP = frozenset({"jwt", "application/jwt"})
+TIME_CLAIMS = ("exp", "iat", "nbf")
 NOT_A_JWT_HINT = (
     "A JWT is expected, not a Better Auth session token: get one with authClient.token() "
     "or GET /api/auth/token (jwt() plugin)."
@@ -29,9 +38,26 @@ CLAIM_ERRORS: tuple[tuple[type[jwt_errors.PyJWTError], str, str], ...] = (
     (jwt_errors.ExpiredSignatureError, "The token has expired.", "expired"),
     (jwt_errors.ImmatureSignatureError, "The token is not valid yet.", "immature"),
     (jwt_errors.MissingRequiredClaimError, "The token lacks a required claim.", "missing_claim"),
+    (jwt_errors.InvalidIssuedAtError, "The token's exp, iat and nbf must be numbers.", "bad_time"),
     (jwt_errors.InvalidSignatureError, "The token signature does not verify.", "bad_signature"),
     (jwt_errors.DecodeError, "The token is malformed.", "malformed"),
 )
+
+
+class Ed25519Algorithm(OKPAlgorithm):
+    """alg "Ed25519" (RFC 9864): EdDSA restricted to Ed25519 keys, which PyJWT lacks by name."""
+
+    def prepare_key(self, key: Any) -> Any:
+        prepared = super().prepare_key(key)
+        if not isinstance(prepared, ed25519.Ed25519PublicKey | ed25519.Ed25519PrivateKey):
+            raise jwt_errors.InvalidKeyError("alg Ed25519 needs an Ed25519 key")
+        return prepared
+
+
+try:
+    jwt.get_algorithm_by_name("Ed25519")
+except NotImplementedError:  # a PyJWT that knows the name itself needs no help
+    jwt.register_algorithm("Ed25519", Ed25519Algorithm())
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +81,9 @@ def read_header(raw: str) -> dict[str, Any]:
     alg = header.get("alg")
     if not isinstance(alg, str) or alg not in HMAC_ALGS | ASYMMETRIC_ALGS:
         raise InvalidToken("The token's algorithm is not accepted.", reason="alg_not_allowed")
+    typ = header.get("typ")
+    if typ is not None and (not isinstance(typ, str) or typ.lower() not in ACCEPTED_TYP):
+        raise InvalidToken("The token is not an access token (typ).", reason="bad_typ")
     if "crit" in header:
         raise InvalidToken("The token names critical header extensions.", reason="crit")
     kid = header.get("kid")
@@ -78,6 +107,24 @@ def check_issuer_and_audience(
         got = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
         if not any(isinstance(a, str) and same_url(a, b) for a in got for b in audiences):
             raise InvalidToken("The token is meant for another audience.", reason="bad_audience")
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_lifetime(claims: Mapping[str, Any], *, max_seconds: int, leeway: int) -> None:
+    """Time claims are JSON numbers; exp - iat (without iat: exp - now) is at most max_seconds."""
+    if not all(is_number(claims[name]) for name in TIME_CLAIMS if name in claims):
+        raise InvalidToken("The token's exp, iat and nbf must be numbers.", reason="bad_time")
+    if "iat" in claims:
+        lifetime = claims["exp"] - claims["iat"]
+    else:
+        lifetime = claims["exp"] - time.time() - leeway
+    if lifetime > max_seconds:
+        raise InvalidToken(
+            f"The token is valid for longer than {max_seconds} seconds.", reason="too_long_lived"
+        )
 
 
 def identity_from(claims: Mapping[str, Any]) -> Identity:
@@ -105,16 +152,18 @@ class Verifier:
         issuer: str,
         audiences: Sequence[str],
         leeway_seconds: int,
+        max_lifetime_seconds: int = 86_400,
     ) -> None:
         self._jwks, self._secrets = jwks, tuple(secrets)
         self._issuer, self._audiences = issuer, tuple(audiences)
-        self._leeway = leeway_seconds
+        self._leeway, self._max_lifetime = leeway_seconds, max_lifetime_seconds
 
     def verify(self, raw: str) -> Identity:
         header = read_header(raw)
         alg, kid = header["alg"], header.get("kid")
         try:
             claims = self._verified_claims(raw, alg=alg, kid=kid)
+            check_lifetime(claims, max_seconds=self._max_lifetime, leeway=self._leeway)
             check_issuer_and_audience(claims, issuer=self._issuer, audiences=self._audiences)
             return identity_from(claims)
         except AuthError as error:
@@ -134,6 +183,8 @@ class Verifier:
             return self._decode(raw, self._secrets[-1], alg)
         if self._jwks is None:
             raise InvalidToken("Asymmetric tokens are not accepted here.", reason="no_jwks")
+        if not (self._issuer and self._audiences):  # the check authbridge.E006 stops this earlier
+            raise InvalidToken("No expected issuer and audience.", reason="no_issuer_audience")
         return self._decode(raw, self._jwks.key_for(kid=kid, alg=alg).jwk.key, alg)
 
     def _decode(self, raw: str, key: Any, alg: str) -> dict[str, Any]:
@@ -146,6 +197,10 @@ class Verifier:
                 # iss and aud are compared by check_issuer_and_audience (trailing "/" ignored).
                 options={"require": ["exp", "sub"], "verify_aud": False, "verify_iss": False},
             )
+        except OverflowError as exc:  # PyJWT's int() of an infinite exp, iat or nbf
+            raise InvalidToken(
+                "The token's exp, iat and nbf must be numbers.", reason="bad_time"
+            ) from exc
         except jwt_errors.PyJWTError as exc:
             for kind, description, reason in CLAIM_ERRORS:
                 if isinstance(exc, kind):

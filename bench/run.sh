@@ -35,3 +35,7 @@ for _ in range(100):
 PY
 $BIN/python bench/http_load.py --port "$port" --secret "$BETTER_AUTH_SECRET" \
   --requests "${BENCH_REQUESTS:-2000}" --clients "${BENCH_CLIENTS:-8}"
+
+echo
+echo "== one task write: UPDATE ... RETURNING vs lock + update + read, database: ${DATABASE_URL%%:*} =="
+PYTHONPATH=. $BIN/python bench/writes.py

@@ -29,6 +29,8 @@ def main() -> None:
     for jwk in jwks:
         jwk["kid"] = jwk["alg"]
     os.environ["BETTER_AUTH_JWKS"] = json.dumps({"keys": jwks})
+    # JWKS tokens need an expected issuer and audience (CONTRACT §2.3).
+    os.environ["BETTER_AUTH_ISSUER"] = os.environ["BETTER_AUTH_AUDIENCE"] = "https://bench.test"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "todo_project.settings")
     django.setup()
     from django.conf import settings
@@ -37,6 +39,7 @@ def main() -> None:
 
     now = int(time.time())
     claims = {"sub": "bench-user", "iat": now, "exp": now + 3600, "email": "b@example.com"}
+    claims |= {"iss": "https://bench.test", "aud": "https://bench.test"}
     tokens = {"HS256": jwt.encode(claims, settings.BETTER_AUTH_SECRET, algorithm="HS256")}
     for alg, key in signing.items():
         tokens[alg] = jwt.encode(claims, key, algorithm=alg, headers={"kid": alg})

@@ -1,11 +1,12 @@
-"""Admin for inspecting task data: the one place allowed an unscoped queryset."""
+"""Admin for inspecting task data: every user's tasks, through ``Task.unscoped`` by name."""
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from tasks.models import Task
+from tasks.models import IdempotencyRecord, Task
 
 
 @admin.register(Task)
@@ -28,11 +29,21 @@ class TaskAdmin(admin.ModelAdmin[Task]):
     show_full_result_count = False  # a COUNT(*) over every user's tasks on each page is wasted work
     actions = ("mark_completed", "mark_pending")
 
-    @admin.action(description="Mark selected tasks as completed")
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Task]:
+        # Task.objects (the default manager ModelAdmin would use) refuses a query without a user.
+        return Task.unscoped.order_by(*self.get_ordering(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Task]) -> None:
+        """Bulk delete; the tasks' idempotency records go too (Task.delete does it one by one)."""
+        with transaction.atomic():
+            IdempotencyRecord.unscoped.filter(task_id__in=queryset.values("pk")).delete()
+            queryset.delete()
+
+    @admin.action(description="Mark selected tasks as completed", permissions=["change"])
     def mark_completed(self, request: HttpRequest, queryset: QuerySet[Task]) -> None:
         self._set_completed(request, queryset, completed=True)
 
-    @admin.action(description="Mark selected tasks as not completed")
+    @admin.action(description="Mark selected tasks as not completed", permissions=["change"])
     def mark_pending(self, request: HttpRequest, queryset: QuerySet[Task]) -> None:
         self._set_completed(request, queryset, completed=False)
 

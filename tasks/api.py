@@ -3,14 +3,20 @@
 from http import HTTPStatus
 from typing import Annotated, Any, Literal
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
-from ninja import Header, Path, Query, Router, Status
+from ninja import Header, NinjaAPI, Path, Query, Router, Status
 from ninja.pagination import paginate
 
 from authbridge.auth import BetterAuthBearer
 from tasks import services
+from tasks.errors import (
+    IdempotencyKeyReused,
+    PreconditionFailed,
+    TaskError,
+    TaskNotFound,
+    TooManyTasks,
+)
 from tasks.models import IDEMPOTENCY_KEY_MAX_LENGTH, Task, TaskQuerySet
 from tasks.schemas import (
     ClearedOut,
@@ -41,6 +47,27 @@ IdempotencyKey = Annotated[
         description="Retrying with the same key and body within 24 hours creates nothing new.",
     ),
 ]
+
+
+# The one place the tasks domain's refusals become status codes.
+TASK_ERROR_STATUS: dict[type[TaskError], HTTPStatus] = {
+    TaskNotFound: HTTPStatus.NOT_FOUND,
+    PreconditionFailed: HTTPStatus.PRECONDITION_FAILED,
+    IdempotencyKeyReused: HTTPStatus.CONFLICT,
+    TooManyTasks: HTTPStatus.CONFLICT,
+}
+
+
+def register_task_errors(api: NinjaAPI) -> None:
+    """Answer each ``TaskError`` with its status and ``{"detail": message}``."""
+
+    def handle(request: HttpRequest, exc: Exception | type[Exception]) -> HttpResponse:
+        # Ninja's signature allows an exception class; what arrives is always an instance.
+        error = exc if isinstance(exc, Exception) else exc()
+        status = next(s for kind, s in TASK_ERROR_STATUS.items() if isinstance(error, kind))
+        return JsonResponse({"detail": str(error)}, status=status)
+
+    api.add_exception_handler(TaskError, handle)
 
 
 def errors(*codes: int) -> dict[int, Any]:
@@ -78,8 +105,7 @@ def clear_completed(
     request: HttpRequest, user_id: UserId, status: Literal["completed"]
 ) -> dict[str, int]:
     """Delete this user's completed tasks; ``status=completed`` is required."""
-    deleted, _ = user_tasks(request).completed().delete()
-    return {"deleted": deleted}
+    return {"deleted": services.clear_completed(user_id=owner_id(request))}
 
 
 @router.post("", response={201: TaskOut, **errors(400, 409, 413)}, operation_id="create_task")
@@ -91,14 +117,12 @@ def create_task(
     idempotency_key: IdempotencyKey = None,
 ) -> Status[dict[str, Any]]:
     owner = owner_id(request)
-    created = services.create_task(
-        user_id=owner, fields=payload.model_dump(), key=idempotency_key, body=request.body
-    )
+    created = services.create_task(user_id=owner, fields=payload.model_dump(), key=idempotency_key)
     response["Location"] = reverse(
-        "api:task", kwargs={"user_id": owner, "task_id": created.task_id}
+        "api:task", kwargs={"user_id": owner, "task_id": created.task.pk}
     )
     response["ETag"] = created.etag
-    return Status(HTTPStatus.CREATED, created.body)
+    return Status(HTTPStatus.CREATED, TaskOut.model_validate(created.task).model_dump(mode="json"))
 
 
 @router.get(
@@ -108,7 +132,10 @@ def create_task(
     url_name="task",
 )
 def get_task(request: HttpRequest, response: HttpResponse, user_id: UserId, task_id: int) -> Task:
-    return with_etag(response, get_object_or_404(user_tasks(request), pk=task_id))
+    task = user_tasks(request).filter(pk=task_id).first()
+    if task is None:
+        raise TaskNotFound
+    return with_etag(response, task)
 
 
 @router.put(
@@ -152,7 +179,7 @@ def update_task(
 def delete_task(
     request: HttpRequest, user_id: UserId, task_id: int, if_match: IfMatch = None
 ) -> Status[None]:
-    services.delete_task(tasks=user_tasks(request), task_id=task_id, if_match=if_match)
+    services.delete_task(user_id=owner_id(request), task_id=task_id, if_match=if_match)
     return Status(HTTPStatus.NO_CONTENT, None)
 
 

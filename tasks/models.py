@@ -1,9 +1,16 @@
-"""Task and its user-scoped manager: every query a request runs starts from ``for_user``."""
+"""Task and its user-scoped managers: every query a request runs starts from ``for_user``.
+
+``Task.objects`` (the default manager) refuses to build a query without a user; the admin and
+maintenance code ask for every user's rows by name, ``Task.unscoped``, which is also the base
+manager Django uses for saving, deleting and ``refresh_from_db`` (CONTRACT §6, README).
+"""
 
 import datetime
-from typing import Any, ClassVar
+from collections.abc import Collection
+from typing import Any, ClassVar, TypeVar
 
-from django.db import models
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import models, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Length, Lower, Trim
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
@@ -14,6 +21,33 @@ DESCRIPTION_MAX_LENGTH = 1000
 USER_ID_MAX_LENGTH = 255
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 ORDERING_FIELDS = ("created_at", "updated_at", "title", "due_date", "priority")
+IDEMPOTENCY_WINDOW = datetime.timedelta(hours=24)
+
+
+class UnscopedQueryError(RuntimeError):
+    """A query on a user-owned model without a user: a bug, never client input."""
+
+
+def _require_user(user_id: str) -> None:
+    if not user_id:
+        raise ValueError("a user id is required")  # a bug, never client input
+
+
+M = TypeVar("M", bound=models.Model)
+
+
+class UserScopedManager(models.Manager[M]):
+    """The default manager of a user-owned model: ``for_user(user_id)`` is the only way in."""
+
+    # Data migrations get this manager too, so they also name ``unscoped`` to see every row.
+    use_in_migrations = True
+
+    def get_queryset(self) -> models.QuerySet[M]:
+        name = self.model.__name__
+        raise UnscopedQueryError(
+            f"{name}.{self.name} needs a user: use {name}.{self.name}.for_user(user_id), "
+            f"or {name}.unscoped where every user's rows are meant (admin, maintenance)."
+        )
 
 
 class Priority(models.TextChoices):
@@ -67,13 +101,21 @@ class TaskQuerySet(models.QuerySet["Task"]):
         return self.order_by(primary, "-id" if descending else "id")
 
 
-class TaskManager(models.Manager["Task"]):
+class TaskManager(UserScopedManager["Task"]):
     """The only way requests reach tasks: ``Task.objects.for_user(user_id)``."""
 
     def for_user(self, user_id: str) -> TaskQuerySet:
-        if not user_id:
-            raise ValueError("a user id is required")  # a bug, never client input
+        _require_user(user_id)
         return TaskQuerySet(self.model, using=self._db).filter(user_id=user_id)
+
+
+class UnscopedTaskManager(models.Manager["Task"]):
+    """Every user's tasks, asked for by name: ``Task.unscoped`` (admin and maintenance only)."""
+
+    use_in_migrations = True
+
+    def get_queryset(self) -> TaskQuerySet:
+        return TaskQuerySet(self.model, using=self._db)
 
 
 class Task(models.Model):
@@ -92,8 +134,13 @@ class Task(models.Model):
     version = models.PositiveBigIntegerField(default=1, editable=False)
 
     objects: ClassVar[TaskManager] = TaskManager()
+    unscoped: ClassVar[UnscopedTaskManager] = UnscopedTaskManager()
 
     class Meta:
+        # get_object_or_404(Task, ...), Task._default_manager and the serializers hit the scoped
+        # manager and fail loudly; save(), delete() and refresh_from_db() use the base manager.
+        default_manager_name = "objects"
+        base_manager_name = "unscoped"
         ordering = ("-created_at", "-id")
         indexes = (
             models.Index(fields=("user_id", "-created_at", "-id"), name="task_user_newest"),
@@ -138,12 +185,24 @@ class Task(models.Model):
             self.version += 1  # the admin's edits change the ETag too
         super().save(*args, **kwargs)
 
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        """Delete the task and its idempotency records: they hold a copy of its text."""
+        with transaction.atomic(using=kwargs.get("using") or self._state.db):
+            IdempotencyRecord.objects.for_user(self.user_id).filter(task_id=self.pk).delete()
+            return super().delete(*args, **kwargs)
 
-class IdempotencyRecordManager(models.Manager["IdempotencyRecord"]):
+
+class IdempotencyRecordManager(UserScopedManager["IdempotencyRecord"]):
     def for_user(self, user_id: str) -> models.QuerySet["IdempotencyRecord"]:
-        if not user_id:
-            raise ValueError("a user id is required")
-        return self.filter(user_id=user_id)
+        _require_user(user_id)
+        records: models.QuerySet[IdempotencyRecord] = models.QuerySet(self.model, using=self._db)
+        return records.filter(user_id=user_id)
+
+
+class UnscopedIdempotencyRecordManager(models.Manager["IdempotencyRecord"]):
+    """Every user's records, by name: ``IdempotencyRecord.unscoped`` (the purge command)."""
+
+    use_in_migrations = True
 
 
 class IdempotencyRecord(models.Model):
@@ -152,14 +211,17 @@ class IdempotencyRecord(models.Model):
     user_id = models.CharField(max_length=USER_ID_MAX_LENGTH)
     key = models.CharField(max_length=IDEMPOTENCY_KEY_MAX_LENGTH)
     request_hash = models.CharField(max_length=64, help_text="SHA-256 of the canonical body.")
-    task_id = models.BigIntegerField(help_text="No foreign key: a replay outlives the task.")
-    response_body = models.JSONField()
+    task_id = models.BigIntegerField(help_text="No foreign key: deleting a task deletes these.")
+    snapshot = models.JSONField(help_text="The task as the first request created it.")
     etag = models.CharField(max_length=100)
     created_at = models.DateTimeField(default=timezone.now)
 
     objects: ClassVar[IdempotencyRecordManager] = IdempotencyRecordManager()
+    unscoped: ClassVar[UnscopedIdempotencyRecordManager] = UnscopedIdempotencyRecordManager()
 
     class Meta:
+        default_manager_name = "objects"
+        base_manager_name = "unscoped"
         constraints = (
             models.UniqueConstraint(fields=("user_id", "key"), name="idempotency_user_key"),
         )
@@ -167,3 +229,19 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.key}"
+
+    def validate_constraints(self, exclude: Collection[str] | None = None) -> None:
+        # Django checks a UniqueConstraint through the default manager, which needs a user; the
+        # (user_id, key) rule is checked here within the user's scope, with Django's message.
+        exclude = set(exclude or ())
+        for constraint in self._meta.constraints:
+            if constraint.name != "idempotency_user_key":
+                # BaseConstraint.validate exists since Django 4.1; django-stubs 5.2 lacks it.
+                constraint.validate(  # type: ignore[attr-defined]
+                    type(self), self, exclude=exclude, using=self._state.db
+                )
+            elif not exclude & {"user_id", "key"} and self.user_id:
+                others = IdempotencyRecord.objects.for_user(self.user_id).exclude(pk=self.pk)
+                if others.filter(key=self.key).exists():
+                    message = self.unique_error_message(type(self), ("user_id", "key"))
+                    raise ValidationError({NON_FIELD_ERRORS: [message]})

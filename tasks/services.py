@@ -1,41 +1,40 @@
 """Writes needing more than one ORM call: conditional writes (If-Match), toggle, idempotent create.
 
 Every function takes the caller's already user-scoped ``TaskQuerySet`` or the token's user id;
-none of them can reach another user's rows. Updates are single UPDATE statements guarded by the
-version, so concurrent writers never lose an update and a stale ``If-Match`` changes nothing.
+none of them can reach another user's rows. Updates are single ``UPDATE … RETURNING``
+statements guarded by the version, so concurrent writers never lose an update, a stale
+``If-Match`` changes nothing, and each answer is the row exactly as its own write left it.
+Refusals are the domain's errors (``tasks.errors``); ``tasks.api`` turns them into HTTP.
 """
 
 import datetime
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
-from django.db import IntegrityError, transaction
+from django.core.exceptions import EmptyResultSet
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Case, F, Q, Value, When
-from django.shortcuts import get_object_or_404
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
-from ninja.errors import HttpError
 
 from tasks import limits
-from tasks.models import IdempotencyRecord, Task, TaskQuerySet
-from tasks.schemas import TaskOut
+from tasks.errors import IdempotencyKeyReused, PreconditionFailed, TaskNotFound
+from tasks.models import IDEMPOTENCY_WINDOW, IdempotencyRecord, Task, TaskQuerySet
 
-IDEMPOTENCY_WINDOW = datetime.timedelta(hours=24)
-PRECONDITION_FAILED = "The task has changed: If-Match does not match its current ETag."
-KEY_REUSED = "This Idempotency-Key was already used with a different request body."
 # Versions and ids are bigints: 18 digits always fit, so a crafted tag cannot overflow a query.
 _STRONG_TAG = re.compile(r'"(?P<task_id>\d{1,18})-(?P<version>\d{1,18})"')
 
 
 @dataclass(frozen=True, slots=True)
 class Created:
-    """A 201 answer: what POST returns the first time and replays for the same key."""
+    """A created task: the first time, or the first answer replayed for the same key."""
 
-    body: dict[str, Any]
-    task_id: int
+    task: Task
     etag: str
 
 
@@ -58,15 +57,43 @@ def _precondition(if_match: str | None, *, task_id: int) -> Q:
     return Q() if versions is None else Q(version__in=versions)
 
 
+def update_returning(tasks: TaskQuerySet, values: Mapping[str, Any]) -> list[Task]:
+    """``tasks.update(**values)`` answering with the rows as this very statement left them.
+
+    Django 5.2 has no queryset-level RETURNING for updates, so the UPDATE is compiled the way
+    ``QuerySet.update`` compiles it and Django's own INSERT … RETURNING clause is appended.
+    Measured with bench/writes.py (``make bench``; 2,000 sequential toggles of one row, two
+    rounds, on a 2-core machine shared with other test runs, so the spread is wide). PostgreSQL
+    15 over loopback: this one statement 5.4 to 7.6 ms per write, SELECT … FOR UPDATE + UPDATE
+    + SELECT in one transaction 8.8 to 12.5 ms (two more round trips, the row lock held across
+    them). SQLite: 2.1 to 3.3 ms either way (no row locks; one commit each).
+    """
+    using = router.db_for_write(Task)
+    # chain(klass) returns a klass instance; the stubs only know it as a Query.
+    query = cast(UpdateQuery, tasks.query.chain(UpdateQuery))
+    query.add_update_values(dict(values))
+    try:
+        sql, params = query.get_compiler(using).as_sql()
+    except EmptyResultSet:  # e.g. version__in=set(): an If-Match no version can satisfy
+        return []
+    returning, returning_params = connections[using].ops.return_insert_columns(
+        Task._meta.concrete_fields
+    )
+    # RawQuerySet applies the fields' database converters, as a normal read would.
+    return list(tasks.raw(f"{sql} {returning}", (*params, *returning_params), using=using))
+
+
 def _write(
     *, tasks: TaskQuerySet, task_id: int, if_match: str | None, values: dict[str, Any]
 ) -> Task:
-    """One conditional UPDATE, then the row as it is now; 404 if missing, 412 if stale."""
+    """One conditional UPDATE … RETURNING; TaskNotFound if missing, PreconditionFailed if stale."""
     target = tasks.filter(pk=task_id)
-    if target.filter(_precondition(if_match, task_id=task_id)).update(**values):
-        return get_object_or_404(target)
-    get_object_or_404(target)  # raises 404 when the task is missing (or another user's)
-    raise HttpError(HTTPStatus.PRECONDITION_FAILED, PRECONDITION_FAILED)
+    written = update_returning(target.filter(_precondition(if_match, task_id=task_id)), values)
+    if written:
+        return written[0]
+    if not target.exists():
+        raise TaskNotFound
+    raise PreconditionFailed
 
 
 def _with_bump(fields: dict[str, Any]) -> dict[str, Any]:
@@ -86,10 +113,12 @@ def update_task(
 ) -> Task:
     """PUT and PATCH: set ``fields`` atomically; a write that changes nothing keeps the ETag."""
     if not fields:
-        task = get_object_or_404(tasks.filter(pk=task_id))
+        task = tasks.filter(pk=task_id).first()
+        if task is None:
+            raise TaskNotFound
         versions = None if if_match is None else matching_versions(if_match, task_id=task_id)
         if versions is not None and task.version not in versions:
-            raise HttpError(HTTPStatus.PRECONDITION_FAILED, PRECONDITION_FAILED)
+            raise PreconditionFailed
         return task
     return _write(tasks=tasks, task_id=task_id, if_match=if_match, values=_with_bump(fields))
 
@@ -109,26 +138,62 @@ def complete_task(
     return _write(tasks=tasks, task_id=task_id, if_match=if_match, values=values)
 
 
-def delete_task(*, tasks: TaskQuerySet, task_id: int, if_match: str | None) -> None:
-    target = tasks.filter(pk=task_id)
+def _forget_deleted_tasks(user_id: str) -> None:
+    """Drop the user's idempotency records whose task is gone: they hold a copy of its text.
+
+    Deliberately outside the delete's transaction: any record left behind by a failure here is an
+    orphan the user's next delete removes, so one statement per delete suffices.
+    """
+    existing = Task.objects.for_user(user_id).values("pk")
+    IdempotencyRecord.objects.for_user(user_id).exclude(task_id__in=existing).delete()
+
+
+def delete_task(*, user_id: str, task_id: int, if_match: str | None) -> None:
+    target = Task.objects.for_user(user_id).filter(pk=task_id)
     deleted, _ = target.filter(_precondition(if_match, task_id=task_id)).delete()
-    if not deleted:
-        get_object_or_404(target)
-        raise HttpError(HTTPStatus.PRECONDITION_FAILED, PRECONDITION_FAILED)
+    if deleted:
+        _forget_deleted_tasks(user_id)
+        return
+    if not target.exists():
+        raise TaskNotFound
+    raise PreconditionFailed
 
 
-def _insert(*, user_id: str, fields: dict[str, Any]) -> Created:
+def clear_completed(*, user_id: str) -> int:
+    """Delete the user's completed tasks (and their idempotency records); how many went."""
+    deleted, _ = Task.objects.for_user(user_id).completed().delete()
+    if deleted:
+        _forget_deleted_tasks(user_id)
+    return deleted
+
+
+def snapshot(task: Task) -> dict[str, Any]:
+    """The task's stored values as JSON (dates in ISO format, microseconds kept)."""
+    values = {field.attname: field.value_from_object(task) for field in Task._meta.concrete_fields}
+    return {
+        name: value.isoformat() if isinstance(value, datetime.date) else value
+        for name, value in values.items()
+    }
+
+
+def restore(data: Mapping[str, Any], *, user_id: str) -> Task:
+    """The unsaved Task a snapshot describes (records from before 0004 hold TaskOut's shape)."""
+    fields = {f.attname: f for f in Task._meta.concrete_fields}
+    values = {name: fields[name].to_python(value) for name, value in data.items() if name in fields}
+    return Task(**{"user_id": user_id, **values})
+
+
+def fingerprint(fields: Mapping[str, Any]) -> str:
+    """SHA-256 of the validated fields, keys sorted: the same data in any layout is the same."""
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _insert(*, user_id: str, fields: Mapping[str, Any]) -> Created:
     limits.ensure_room_for_task(user_id)  # after any replay: a retried create still answers 201
     task = Task(user_id=user_id, **fields)
     task.save()
-    body = TaskOut.model_validate(task).model_dump(mode="json")
-    return Created(body=body, task_id=task.pk, etag=etag_for(task))
-
-
-def request_hash(body: bytes) -> str:
-    """SHA-256 of the JSON body with keys sorted: the same data in another layout is the same."""
-    canonical = json.dumps(json.loads(body or b"null"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return Created(task=task, etag=etag_for(task))
 
 
 def _replay(*, user_id: str, key: str, digest: str) -> Created | None:
@@ -138,17 +203,15 @@ def _replay(*, user_id: str, key: str, digest: str) -> Created | None:
     if record is None:
         return None
     if record.request_hash != digest:
-        raise HttpError(HTTPStatus.CONFLICT, KEY_REUSED)
-    return Created(body=record.response_body, task_id=record.task_id, etag=record.etag)
+        raise IdempotencyKeyReused
+    return Created(task=restore(record.snapshot, user_id=user_id), etag=record.etag)
 
 
-def create_task(
-    *, user_id: str, fields: dict[str, Any], key: str | None = None, body: bytes = b""
-) -> Created:
+def create_task(*, user_id: str, fields: Mapping[str, Any], key: str | None = None) -> Created:
     """Insert a task; with ``key``, at most once per user, key and 24 hours (CONTRACT §8)."""
     if key is None:
         return _insert(user_id=user_id, fields=fields)
-    digest = request_hash(body)
+    digest = fingerprint(fields)
     if replayed := _replay(user_id=user_id, key=key, digest=digest):
         return replayed
     try:
@@ -160,8 +223,8 @@ def create_task(
                 user_id=user_id,
                 key=key,
                 request_hash=digest,
-                task_id=created.task_id,
-                response_body=created.body,
+                task_id=created.task.pk,
+                snapshot=snapshot(created.task),
                 etag=created.etag,
             ).save()
     except IntegrityError:

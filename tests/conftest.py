@@ -18,6 +18,7 @@ ASYMMETRIC_ALGS = (
     "EdDSA", "ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
 )  # fmt: skip
 HMAC_ALGS = ("HS256", "HS384", "HS512")
+LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
 
 
 class TestKeys:
@@ -45,8 +46,8 @@ class TestKeys:
 
     def public_jwk(self, alg: str, *, kid: str | None = None) -> dict[str, Any]:
         public = self.private_key(alg).public_key()
-        algorithm = {"Ed": OKPAlgorithm, "ES": ECAlgorithm}.get(alg[:2], RSAAlgorithm)
-        jwk = json.loads(algorithm.to_jwk(public))
+        algorithm: Any = {"Ed": OKPAlgorithm, "ES": ECAlgorithm}.get(alg[:2], RSAAlgorithm)
+        jwk: dict[str, Any] = json.loads(algorithm.to_jwk(public))
         jwk.update(alg=alg, kid=kid or self.kid(alg), use="sig")
         return jwk
 
@@ -108,6 +109,15 @@ def auth_settings(settings: Any, keys: TestKeys) -> Any:
     settings.BETTER_AUTH_ISSUER = TEST_ISSUER
     settings.BETTER_AUTH_AUDIENCE = [TEST_ISSUER]
     settings.JWT_LEEWAY_SECONDS = 10
+    settings.JWT_MAX_LIFETIME_SECONDS = 86_400
+    # The last good JWKS is kept in a cache alias: a private, empty one for every test.
+    location = f"authbridge-jwks-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        **settings.CACHES,
+        "authbridge-test": {"BACKEND": LOCMEM, "LOCATION": location},
+    }
+    settings.JWKS_CACHE_ALIAS = "authbridge-test"
+    settings.JWKS_PROXY_URL = ""
     return settings
 
 

@@ -1,18 +1,21 @@
 """Every error under /api/ is JSON with a ``detail``; other paths keep Django's pages."""
 
 import json
+from typing import Any
 
 import pytest
+from django.core import signals
 from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.db import IntegrityError, OperationalError
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from django.test import Client, RequestFactory
 
+from tasks import services
 from todo_project import errors
 
 
-def body(response: object) -> object:
-    return json.loads(response.content)  # type: ignore[attr-defined]
+def body(response: Any) -> Any:
+    return json.loads(response.content)
 
 
 @pytest.mark.parametrize(
@@ -82,3 +85,50 @@ def test_bodies_must_be_json_objects(raw: bytes) -> None:
 def test_json_objects_parse() -> None:
     request = RequestFactory().post("/api/x", b'{"title": "x"}', content_type="application/json")
     assert errors.JsonObjectParser().parse_body(request) == {"title": "x"}
+
+
+@pytest.fixture
+def crashing_tasks_route(monkeypatch: pytest.MonkeyPatch) -> None:
+    def crash(**kwargs: object) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(services, "delete_task", crash)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("crashing_tasks_route")
+def test_an_unexpected_error_is_reported_as_django_reports_it(
+    make_token: Any, settings: Any, mailoutbox: list[Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """got_request_exception fires, django.request logs the traceback, ADMINS get mail."""
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    received: list[HttpRequest] = []
+
+    def receiver(sender: object, request: HttpRequest, **kwargs: object) -> None:
+        received.append(request)
+
+    signals.got_request_exception.connect(receiver)
+    try:
+        client = Client(raise_request_exception=False)
+        token = make_token("HS256", sub="ann")
+        response = client.delete("/api/ann/tasks/1", HTTP_AUTHORIZATION=f"Bearer {token}")
+    finally:
+        signals.got_request_exception.disconnect(receiver)
+    assert (response.status_code, body(response)) == (500, {"detail": errors.SERVER_ERROR})
+    assert b"secret" not in response.content
+    assert [request.path for request in received] == ["/api/ann/tasks/1"]
+    (logged,) = [r for r in caplog.records if r.name == "django.request"]
+    assert logged.levelname == "ERROR"
+    assert logged.exc_info is not None
+    assert isinstance(logged.exc_info[1], RuntimeError)
+    (mail,) = mailoutbox
+    assert mail.to == ["ops@example.com"]
+    assert "secret internals" in mail.body  # the traceback goes to the operator, not the client
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("crashing_tasks_route")
+def test_the_test_client_sees_the_reported_exception(make_token: Any) -> None:
+    token = make_token("HS256", sub="ann")
+    with pytest.raises(RuntimeError, match="secret internals"):
+        Client().delete("/api/ann/tasks/1", HTTP_AUTHORIZATION=f"Bearer {token}")

@@ -7,7 +7,7 @@ import pytest
 import schemathesis
 from django.core import signals
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -15,6 +15,8 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+
+from tests.tasks.scope_guard import require_user_scope
 
 FUZZ_USER = "fuzz-user"
 
@@ -29,11 +31,18 @@ def keep_test_connection() -> Iterator[None]:
     signals.request_finished.connect(close_old_connections)
 
 
+@pytest.fixture
+def user_scope_guard() -> Iterator[None]:
+    """Every fuzzed request is also an isolation check (tests/tasks/scope_guard.py)."""
+    with connection.execute_wrapper(require_user_scope):
+        yield
+
+
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_application())
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("keep_test_connection")
+@pytest.mark.usefixtures("keep_test_connection", "user_scope_guard")
 @schema.parametrize()
 @settings(
     max_examples=30,

@@ -3,9 +3,13 @@
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from todo_project import env
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -136,3 +140,59 @@ def test_wsgi_entry_point_loads_quietly_with_a_good_configuration() -> None:
     result = run_python("-c", "import todo_project.wsgi", **PRODUCTION_ENV)
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
+
+
+EMPTY_MEANS_UNSET = [
+    pytest.param(lambda: env.env_str("X_VAR", default="d"), "d", id="str"),
+    pytest.param(lambda: env.env_bool("X_VAR", default=True), True, id="bool-true-default"),
+    pytest.param(lambda: env.env_bool("X_VAR", default=False), False, id="bool-false-default"),
+    pytest.param(lambda: env.env_int("X_VAR", default=7), 7, id="int"),
+    pytest.param(lambda: env.env_float("X_VAR", default=0.5), 0.5, id="float"),
+    pytest.param(lambda: env.env_list("X_VAR", default=["a"]), ["a"], id="list"),
+]
+
+
+@pytest.mark.parametrize("raw", ["", "   "])
+@pytest.mark.parametrize(("read", "default"), EMPTY_MEANS_UNSET)
+def test_an_empty_value_means_unset_for_every_type(
+    monkeypatch: pytest.MonkeyPatch, raw: str, read: Callable[[], object], default: object
+) -> None:
+    monkeypatch.setenv("X_VAR", raw)
+    assert read() == default
+    monkeypatch.delenv("X_VAR")
+    assert read() == default
+
+
+@pytest.mark.parametrize("raw", ["", " "])
+def test_an_empty_required_value_is_an_error_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, raw: str
+) -> None:
+    monkeypatch.setenv("X_VAR", raw)
+    with pytest.raises(ImproperlyConfigured, match="X_VAR must be set"):
+        env.env_str("X_VAR")
+
+
+@pytest.mark.parametrize(
+    ("read", "raw", "message"),
+    [
+        pytest.param(lambda: env.env_bool("X_VAR", default=True), "nope", "a boolean", id="bool"),
+        pytest.param(lambda: env.env_int("X_VAR", default=1), "1.5", "an integer", id="int"),
+        pytest.param(lambda: env.env_float("X_VAR", default=1.0), "x", "a number", id="float"),
+    ],
+)
+def test_a_value_that_does_not_parse_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, read: Callable[[], object], raw: str, message: str
+) -> None:
+    monkeypatch.setenv("X_VAR", raw)
+    with pytest.raises(ImproperlyConfigured, match=f"X_VAR must be {message}"):
+        read()
+
+
+def test_an_empty_ssl_redirect_keeps_the_secure_default() -> None:
+    code = "from django.conf import settings as s; print(s.SECURE_SSL_REDIRECT, s.ALLOWED_HOSTS)"
+    result = run_manage(
+        "shell", "--no-imports", "-c", code,
+        **PRODUCTION_ENV, DJANGO_SECURE_SSL_REDIRECT="", DJANGO_HSTS_SECONDS=" ",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True ['api.example.com']"

@@ -4,6 +4,7 @@ from ninja import NinjaAPI
 
 from authbridge import api as authbridge_api
 from authbridge.auth import BetterAuthBearer, register_auth_errors
+from tasks.api import register_task_errors
 from tasks.api import router as tasks_router
 from todo_project import health
 from todo_project.errors import JsonObjectParser, register_error_handlers
@@ -22,4 +23,5 @@ api.add_router("/", health.router)
 api.add_router("/{user_id}/tasks", tasks_router)
 api.add_router("/", authbridge_api.router)
 register_error_handlers(api)
+register_task_errors(api)
 register_auth_errors(api)

@@ -1,4 +1,9 @@
-"""Tiny typed readers for environment variables; every error names the variable."""
+"""Tiny typed readers for environment variables; every error names the variable.
+
+One rule for every type: a variable set to an empty (or all-blank) value is unset, so it takes
+its default, or stops the start when it is required. ``DJANGO_SECURE_SSL_REDIRECT=`` therefore
+keeps the secure default instead of silently turning it off.
+"""
 
 import os
 import re
@@ -7,7 +12,7 @@ from typing import TypeVar
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off", ""})
+_FALSE = frozenset({"0", "false", "no", "off"})
 _MISSING = object()
 N = TypeVar("N", int, float)
 # Ninja's throttle rates: "100/min", "5/10s", "1000/day".
@@ -15,14 +20,15 @@ _RATE = re.compile(r"[1-9]\d*/([1-9]\d*)?(s|sec|m|min|h|hour|d|day)")
 
 
 def _raw(name: str) -> str | None:
-    value = os.environ.get(name)
-    return None if value is None else value.strip()
+    """The stripped value, or ``None`` when the variable is unset or empty (the one rule)."""
+    value = os.environ.get(name, "").strip()
+    return value or None
 
 
 def env_str(name: str, *, default: object = _MISSING) -> str:
     """The variable as a string; without a default (or with ``None``) it is required."""
     value = _raw(name)
-    if value is not None and value != "":
+    if value is not None:
         return value
     if default is _MISSING or default is None:
         raise ImproperlyConfigured(f"{name} must be set (see .env.example).")
@@ -43,7 +49,7 @@ def env_bool(name: str, *, default: bool) -> bool:
 
 def _env_number(name: str, parse: type[N], kind: str, *, default: N, minimum: N | None) -> N:
     value = _raw(name)
-    if value is None or value == "":
+    if value is None:
         return default
     try:
         number = parse(value)
@@ -63,7 +69,7 @@ def env_float(name: str, *, default: float, minimum: float | None = None) -> flo
 
 
 def env_list(name: str, *, default: list[str] | None = None) -> list[str]:
-    """A comma-separated list; blanks are dropped."""
+    """A comma-separated list; blank items are dropped."""
     value = _raw(name)
     if value is None:
         return list(default or [])

@@ -1,15 +1,19 @@
 """JSON for every error under /api/: Ninja's exception handlers and Django's handler400/404/500.
 
-Auth refusals (401/403/503) are mapped by ``authbridge.auth.register_auth_errors``; Ninja's own
-defaults already give ``{"detail": [...]}`` for 422 and ``{"detail": "..."}`` for ``HttpError``.
+Auth refusals (401/403/503) are mapped by ``authbridge.auth.register_auth_errors``, the tasks
+domain's by ``tasks.api.register_task_errors``; Ninja's own defaults already give
+``{"detail": [...]}`` for 422 and ``{"detail": "..."}`` for ``HttpError``. An unexpected
+exception is answered with the JSON 500 *and* reported exactly as Django reports one.
 """
 
 import logging
 from http import HTTPStatus
 
+from django.core import signals
 from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.db import DatabaseError, OperationalError, connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
+from django.utils.log import log_response
 from django.views import defaults
 from ninja import NinjaAPI
 from ninja.parser import Parser
@@ -80,8 +84,20 @@ def error_response(exc: Exception) -> HttpResponse:
         return _detail(HTTPStatus.BAD_REQUEST, BAD_REQUEST)
     if isinstance(exc, DatabaseError) and (response := database_unavailable(exc)):
         return response
-    logger.error("unhandled error", exc_info=exc)
     return _detail(HTTPStatus.INTERNAL_SERVER_ERROR, SERVER_ERROR)
+
+
+def report_unhandled(request: HttpRequest, exc: Exception, response: HttpResponse) -> None:
+    """What Django's own handler does for an uncaught exception, minus the HTML page.
+
+    ``got_request_exception`` reaches error trackers (and the test client, which re-raises);
+    the ERROR on ``django.request`` carries the traceback to the logs and ``ADMINS`` mail.
+    """
+    signals.got_request_exception.send(sender=None, request=request)
+    log_response(
+        "%s: %s", response.reason_phrase, request.path,
+        response=response, request=request, exception=exc,
+    )  # fmt: skip
 
 
 class JsonObjectParser(Parser):
@@ -99,7 +115,11 @@ def register_error_handlers(api: NinjaAPI) -> None:
 
     def handle(request: HttpRequest, exc: Exception | type[Exception]) -> HttpResponse:
         # Ninja's signature allows an exception class; what arrives is always an instance.
-        return error_response(exc if isinstance(exc, Exception) else exc())
+        error = exc if isinstance(exc, Exception) else exc()
+        response = error_response(error)
+        if response.status_code == HTTPStatus.INTERNAL_SERVER_ERROR:
+            report_unhandled(request, error, response)
+        return response
 
     for exc_class in (
         Http404, RequestDataTooBig, BadRequest, SuspiciousOperation, UnreadablePostError,

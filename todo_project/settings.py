@@ -208,6 +208,13 @@ JWKS_REFRESH_COOLDOWN_SECONDS = env_float(
     "JWKS_REFRESH_COOLDOWN_SECONDS", default=30.0, minimum=0.0
 )
 JWKS_TIMEOUT_SECONDS = env_float("JWKS_TIMEOUT_SECONDS", default=3.0, minimum=0.1)
+# authbridge hardening (issue 10): token lifetime ceiling, where the last good JWKS is kept
+# (a cache alias, never the database cache), and an explicit proxy (environment proxies
+# are ignored for the JWKS).
+JWT_MAX_LIFETIME_SECONDS = env_int("JWT_MAX_LIFETIME_SECONDS", default=86_400, minimum=1)
+JWKS_CACHE_ALIAS = env_str("JWKS_CACHE_ALIAS", default="default")
+JWKS_PROXY_URL = env_str("JWKS_PROXY_URL", default="")
+# CACHES (above): Redis when REDIS_URL is set, so every worker and instance shares the JWKS.
 
 # --- logging: refusals at INFO, key fetch failures at WARNING; never a token --------------
 # JSON lines in production, text in development; one line per request with its request id.
@@ -224,11 +231,20 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"main": {"()": logs.formatter, "json": LOG_FORMAT == "json"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "main"}},
+    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "main"},
+        # Django's default: a 500's traceback is mailed to ADMINS (when set) outside debug.
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {
         # Django's own console handler would print every line twice in DEBUG.
-        "django": {"handlers": [], "propagate": True},
+        "django": {"handlers": ["mail_admins"], "propagate": True},
         # Every 401/404 would be a WARNING; authbridge logs refusals at INFO with the reason.
         "django.request": {"level": "ERROR"},
     },

@@ -9,13 +9,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 
 from authbridge.config import MAX_JWKS_BYTES
 from authbridge.keys import FetchedJwks, PinnedJwks, parse_jwks
 from authbridge.verify import Verifier
 from tests.conftest import TEST_ISSUER, TEST_SECRET, TestKeys
 
-MODES = ("ok", "fail", "close", "huge")
+MODES = ("ok", "fail", "close", "huge", "hang", "redirect", "text", "drip", "deep")
+DRIP_PIECES = 30
+DEEP_JSON = b"[" * 30_000 + b"]" * 30_000  # under MAX_JWKS_BYTES, too deep for json.loads
 
 
 @dataclass
@@ -23,21 +26,32 @@ class JwksServer:
     """Serves ``document`` on any path and counts requests.
 
     ``mode``: "ok"; "fail" (HTTP 500); "close" (connection closed without an answer);
-    "huge" (the same JWKS padded past MAX_JWKS_BYTES, so only its size is wrong).
-    ``delay_seconds``: the handler thread sleeps first (a slow or hanging server).
+    "huge" (the same JWKS padded past MAX_JWKS_BYTES, so only its size is wrong);
+    "hang" (no answer until the test ends); "redirect" (302 to ``redirect_to``);
+    "text" (the JWKS as text/plain); "drip" (the JWKS in DRIP_PIECES pieces, ``drip_seconds``
+    apart: each gap is shorter than the timeout, the whole is longer); "deep" (JSON nested too
+    deeply to parse). ``delay_seconds``: the handler thread sleeps first (a slow server).
+    ``completed`` is set when a handler sent its whole answer, ``done`` when it ended anyhow.
     """
 
     document: dict[str, Any]
     mode: str = "ok"
     delay_seconds: float = 0.0
+    drip_seconds: float = 0.1
+    redirect_to: str = ""
     requests: int = 0
     paths: list[str] = field(default_factory=list)
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
+    release: threading.Event = field(default_factory=threading.Event)
+    completed: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
 
     def body(self) -> bytes:
         if self.mode == "huge":
             return json.dumps({**self.document, "padding": "x" * MAX_JWKS_BYTES}).encode()
+        if self.mode == "deep":
+            return DEEP_JSON
         return json.dumps(self.document).encode()
 
 
@@ -47,20 +61,46 @@ def serve(state: JwksServer) -> ThreadingHTTPServer:
             with state.lock:
                 state.requests += 1
                 state.paths.append(self.path)
+            try:
+                self.answer()
+                state.completed.set()
+            except OSError:
+                pass  # the client gave up (a deadline): expected for "drip"
+            finally:
+                state.done.set()
+
+        def answer(self) -> None:
             if state.delay_seconds:
-                time.sleep(state.delay_seconds)  # the server hangs, not the test
+                time.sleep(state.delay_seconds)  # the server is slow, not the test
+            if state.mode == "hang":
+                state.release.wait(60)
+                return
             if state.mode == "close":
                 self.close_connection = True
                 return
             if state.mode == "fail":
                 self.send_error(500)
                 return
+            if state.mode == "redirect":
+                self.send_response(302)
+                self.send_header("Location", state.redirect_to)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             body = state.body()
             self.send_response(200)
-            self.send_header("Content-Type", "application/json")
+            content_type = "text/plain" if state.mode == "text" else "application/json"
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            if state.mode != "drip":
+                self.wfile.write(body)
+                return
+            size = -(-len(body) // DRIP_PIECES)
+            for start in range(0, len(body), size):
+                time.sleep(state.drip_seconds)
+                self.wfile.write(body[start : start + size])
+                self.wfile.flush()
 
         def log_message(self, *args: Any) -> None:
             pass
@@ -82,13 +122,17 @@ def serve(state: JwksServer) -> ThreadingHTTPServer:
 def jwks_server_factory(keys: TestKeys) -> Iterator[Callable[..., JwksServer]]:
     """``jwks_server_factory(document=None)`` starts one more server (default: all test keys)."""
     servers: list[ThreadingHTTPServer] = []
+    states: list[JwksServer] = []
 
     def start(document: dict[str, Any] | None = None) -> JwksServer:
         state = JwksServer(document=document if document is not None else keys.jwks())
+        states.append(state)
         servers.append(serve(state))
         return state
 
     yield start
+    for state in states:
+        state.release.set()  # hanging handlers end with the test
     for server in servers:
         server.shutdown()
         server.server_close()
@@ -133,6 +177,7 @@ def make_verifier(
     issuer: str = TEST_ISSUER,
     audiences: tuple[str, ...] = (TEST_ISSUER,),
     leeway_seconds: int = 10,
+    max_lifetime_seconds: int = 86_400,
 ) -> Verifier:
     return Verifier(
         jwks=jwks,
@@ -140,6 +185,7 @@ def make_verifier(
         issuer=issuer,
         audiences=audiences,
         leeway_seconds=leeway_seconds,
+        max_lifetime_seconds=max_lifetime_seconds,
     )
 
 
@@ -165,3 +211,23 @@ def fetched_source(jwks_server: JwksServer, clock: FakeClock) -> FetchedJwks:
 @pytest.fixture
 def fetched_verifier(fetched_source: FetchedJwks) -> Verifier:
     return make_verifier(jwks=fetched_source)
+
+
+class BrokenCache(BaseCache):
+    """A cache backend whose server is down (e.g. Redis): every call raises."""
+
+    def __init__(self, location: str, params: dict[str, Any]) -> None:
+        super().__init__(params)
+
+    def get(self, key: Any, default: Any = None, version: Any = None) -> Any:
+        raise ConnectionError("cache server down")
+
+    def set(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> None:
+        raise ConnectionError("cache server down")
+
+
+def bearer(token: str) -> dict[str, str]:
+    """Request headers for the Django test client: ``client.get(path, headers=bearer(t))``."""
+    return {"Authorization": f"Bearer {token}"}

@@ -10,7 +10,7 @@ from django.urls import resolve
 from authbridge.auth import BetterAuthBearer
 from authbridge.errors import InvalidToken, UserMismatch
 from authbridge.verify import MAX_TOKEN_BYTES, NOT_A_JWT_HINT
-from tests.authbridge.conftest import JwksServer
+from tests.authbridge.conftest import JwksServer, bearer
 from tests.conftest import ASYMMETRIC_ALGS, HMAC_ALGS
 
 pytestmark = pytest.mark.django_db
@@ -27,10 +27,6 @@ def tamper(token: str) -> str:
     return f"{head}.{signature[:middle]}{swapped}{signature[middle + 1 :]}"
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-
-
 def challenge(description: str) -> str:
     return f'Bearer realm="todo-api", error="invalid_token", error_description="{description}"'
 
@@ -39,13 +35,13 @@ def challenge(description: str) -> str:
 def test_each_algorithm_round_trips_through_api_me(
     client: Client, make_token: Any, alg: str
 ) -> None:
-    response = client.get("/api/me", **bearer(make_token(alg, sub="ann", name="Ann")))
+    response = client.get("/api/me", headers=bearer(make_token(alg, sub="ann", name="Ann")))
     assert response.status_code == 200
     assert response.json() == {"id": "ann", "email": "ann@example.com", "name": "Ann"}
 
 
 def test_me_without_email_or_name_answers_nulls(client: Client, make_token: Any) -> None:
-    response = client.get("/api/me", **bearer(make_token(sub="ann", email=None, name=None)))
+    response = client.get("/api/me", headers=bearer(make_token(sub="ann", email=None, name=None)))
     assert response.json() == {"id": "ann", "email": None, "name": None}
 
 
@@ -55,9 +51,9 @@ def test_verification_runs_no_database_query(
 ) -> None:
     token = make_token(alg)
     with django_assert_num_queries(0):
-        assert client.get("/api/me", **bearer(token)).status_code == 200
+        assert client.get("/api/me", headers=bearer(token)).status_code == 200
     with django_assert_num_queries(0):
-        assert client.get("/api/me", **bearer(tamper(token))).status_code == 401
+        assert client.get("/api/me", headers=bearer(tamper(token))).status_code == 401
 
 
 # --- 401 and its challenge (CONTRACT §5, RFC 6750 §3) ---------------------------------------
@@ -67,15 +63,15 @@ def test_verification_runs_no_database_query(
     "headers",
     [
         pytest.param({}, id="no-header"),
-        pytest.param({"HTTP_AUTHORIZATION": ""}, id="empty-header"),
-        pytest.param({"HTTP_AUTHORIZATION": "Basic dXNlcjpwYXNz"}, id="basic-scheme"),
-        pytest.param({"HTTP_AUTHORIZATION": "Token abc"}, id="other-scheme"),
+        pytest.param({"Authorization": ""}, id="empty-header"),
+        pytest.param({"Authorization": "Basic dXNlcjpwYXNz"}, id="basic-scheme"),
+        pytest.param({"Authorization": "Token abc"}, id="other-scheme"),
     ],
 )
 def test_without_a_bearer_token_the_challenge_is_bare(
     client: Client, headers: dict[str, str]
 ) -> None:
-    response = client.get("/api/me", **headers)
+    response = client.get("/api/me", headers=headers)
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == BARE_CHALLENGE
     assert response.json() == {"detail": NO_CREDENTIALS}
@@ -128,7 +124,7 @@ def test_bearer_scheme_without_a_token_is_an_empty_token(client: Client) -> None
 
 
 def test_session_token_hint_names_where_to_get_a_jwt(client: Client) -> None:
-    response = client.get("/api/me", **bearer("0GtisvCNbasH3NUKX5ppvDkX9DscROpx"))
+    response = client.get("/api/me", headers=bearer("0GtisvCNbasH3NUKX5ppvDkX9DscROpx"))
     assert response.status_code == 401
     assert "/api/auth/token" in response["WWW-Authenticate"]
     assert "authClient.token()" in response.json()["detail"]
@@ -136,20 +132,20 @@ def test_session_token_hint_names_where_to_get_a_jwt(client: Client) -> None:
 
 def test_hmac_token_without_a_secret_is_401(client: Client, make_token: Any, settings: Any) -> None:
     settings.BETTER_AUTH_SECRET = ""
-    response = client.get("/api/me", **bearer(make_token("HS256")))
+    response = client.get("/api/me", headers=bearer(make_token("HS256")))
     assert response.status_code == 401
     assert response.json() == {"detail": "HMAC tokens are not accepted here."}
-    assert client.get("/api/me", **bearer(make_token("EdDSA"))).status_code == 200
+    assert client.get("/api/me", headers=bearer(make_token("EdDSA"))).status_code == 200
 
 
 def test_asymmetric_token_without_a_jwks_is_401(
     client: Client, make_token: Any, settings: Any
 ) -> None:
     settings.BETTER_AUTH_JWKS = ""
-    response = client.get("/api/me", **bearer(make_token("EdDSA")))
+    response = client.get("/api/me", headers=bearer(make_token("EdDSA")))
     assert response.status_code == 401
     assert response.json() == {"detail": "Asymmetric tokens are not accepted here."}
-    assert client.get("/api/me", **bearer(make_token("HS256"))).status_code == 200
+    assert client.get("/api/me", headers=bearer(make_token("HS256"))).status_code == 200
 
 
 @pytest.mark.parametrize("scheme", ["bearer", "BEARER", "Bearer"])
@@ -159,7 +155,7 @@ def test_scheme_is_case_insensitive(client: Client, make_token: Any, scheme: str
 
 
 def test_sub_with_nul_is_a_401_not_a_500_on_a_user_path(client: Client, make_token: Any) -> None:
-    response = client.get("/api/ann%00/tasks", **bearer(make_token("HS256", sub="ann\x00")))
+    response = client.get("/api/ann%00/tasks", headers=bearer(make_token("HS256", sub="ann\x00")))
     assert response.status_code == 401
     assert "sub" in response.json()["detail"]
 
@@ -172,7 +168,7 @@ def test_refusals_are_logged_with_reason_and_never_the_token(
 ) -> None:
     token = make_token("EdDSA", exp=1)
     with caplog.at_level(logging.DEBUG):
-        assert client.get("/api/me", **bearer(token)).status_code == 401
+        assert client.get("/api/me", headers=bearer(token)).status_code == 401
     refusals = [r for r in caplog.records if r.name == "authbridge.auth"]
     assert len(refusals) == 1
     assert refusals[0].levelno == logging.INFO
@@ -197,13 +193,35 @@ def test_client_chosen_kid_cannot_forge_or_flood_log_lines(
     client: Client, make_token: Any, caplog: pytest.LogCaptureFixture, kid: str
 ) -> None:
     with caplog.at_level(logging.INFO, logger="authbridge"):
-        response = client.get("/api/me", **bearer(make_token("EdDSA", kid=kid)))
+        response = client.get("/api/me", headers=bearer(make_token("EdDSA", kid=kid)))
     assert response.status_code == 401
     [refusal] = [r.getMessage() for r in caplog.records if r.name == "authbridge.auth"]
     assert "reason=unknown_kid" in refusal
     assert "\n" not in refusal
     assert "\r" not in refusal
     assert len(refusal) < 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/other%0A2026-01-01 00:00:00 INFO forged line/tasks",
+        "/api/other%0D%0Aforged/tasks",
+        "/api/" + "p" * 2000 + "/tasks",
+    ],
+    ids=["newline", "crlf", "long"],
+)
+def test_a_client_chosen_path_cannot_forge_or_flood_log_lines(
+    client: Client, make_token: Any, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    with caplog.at_level(logging.INFO, logger="authbridge"):
+        response = client.get(path, headers=bearer(make_token("EdDSA")))
+    assert response.status_code == 403
+    [refusal] = [r.getMessage() for r in caplog.records if r.name == "authbridge.auth"]
+    assert "reason=user_mismatch" in refusal
+    assert "\n" not in refusal
+    assert "\r" not in refusal
+    assert len(refusal) < 400
 
 
 # --- 503 when no key can be had (CONTRACT §2.8) ------------------------------------------------
@@ -213,12 +231,12 @@ def test_jwks_cold_start_outage_is_503_with_retry_after(
     client: Client, make_token: Any, use_jwks_server: JwksServer
 ) -> None:
     use_jwks_server.mode = "fail"
-    response = client.get("/api/me", **bearer(make_token("EdDSA")))
+    response = client.get("/api/me", headers=bearer(make_token("EdDSA")))
     assert response.status_code == 503
     assert set(response.json()) == {"detail"}
     assert int(response["Retry-After"]) >= 1
     use_jwks_server.mode = "ok"
-    response = client.get("/api/me", **bearer(make_token("EdDSA")))
+    response = client.get("/api/me", headers=bearer(make_token("EdDSA")))
     assert response.status_code == 503  # within the failure backoff the JWKS is not retried
     assert use_jwks_server.requests == 1
 
@@ -227,7 +245,7 @@ def test_jwks_cold_start_outage_is_503_with_retry_after(
 
 
 def bound_request(path: str, token: str) -> Any:
-    request = RequestFactory().get(path, **bearer(token))
+    request = RequestFactory().get(path, headers=bearer(token))
     request.resolver_match = resolve(path)
     return request
 
@@ -247,7 +265,7 @@ def test_bound_bearer_refuses_another_users_path(make_token: Any, path: str) -> 
 
 
 def test_bound_bearer_refuses_a_request_without_a_resolved_path(make_token: Any) -> None:
-    request = RequestFactory().get("/api/ann/tasks", **bearer(make_token(sub="ann")))
+    request = RequestFactory().get("/api/ann/tasks", headers=bearer(make_token(sub="ann")))
     with pytest.raises(UserMismatch):
         BetterAuthBearer(bind_path_user=True)(request)
 
@@ -265,7 +283,7 @@ def test_unbound_bearer_ignores_the_path(make_token: Any) -> None:
 
 
 def test_another_users_path_answers_403_json(client: Client, make_token: Any) -> None:
-    response = client.get("/api/bob/tasks", **bearer(make_token(sub="ann")))
+    response = client.get("/api/bob/tasks", headers=bearer(make_token(sub="ann")))
     assert response.status_code == 403
     assert response.json() == {"detail": "The path names another user."}
     assert "WWW-Authenticate" not in response

@@ -1,13 +1,14 @@
-"""System checks authbridge.E001-E005 (CONTRACT §3): a bad auth configuration refuses to start."""
+"""System checks authbridge.E001-E007 and W001 (CONTRACT §3): bad auth configuration stops it."""
 
 import json
 from typing import Any
 
 import pytest
+from django.core.checks import run_checks
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from authbridge.checks import check_auth_configuration
+from authbridge.checks import check_auth_configuration, check_jwks_transport
 
 KEY_SOURCES = (
     "BETTER_AUTH_URL",
@@ -123,3 +124,106 @@ def test_url_that_is_not_http_is_e005(settings: Any, name: str, url: str) -> Non
 def test_manage_py_check_refuses_the_configuration(no_key_source: Any) -> None:
     with pytest.raises(SystemCheckError, match=r"authbridge\.E001"):
         call_command("check")
+
+
+# --- issue 10: expected issuer and audience, the JWKS cache alias, plain-http JWKS ------------
+
+
+@pytest.mark.parametrize("source", ["BETTER_AUTH_JWKS_URL", "BETTER_AUTH_JWKS"])
+@pytest.mark.parametrize(
+    ("issuer", "audience"),
+    [("", []), ("https://auth.example.com", []), ("", ["todo-api"])],
+    ids=["neither", "no-audience", "no-issuer"],
+)
+def test_asymmetric_keys_without_expected_issuer_and_audience_is_e006(
+    settings: Any, keys: Any, source: str, issuer: str, audience: list[str]
+) -> None:
+    settings.BETTER_AUTH_URL = settings.BETTER_AUTH_JWKS_URL = settings.BETTER_AUTH_JWKS = ""
+    setattr(
+        settings,
+        source,
+        json.dumps(keys.jwks()) if source == "BETTER_AUTH_JWKS" else "https://a.test/jwks",
+    )
+    settings.BETTER_AUTH_ISSUER, settings.BETTER_AUTH_AUDIENCE = issuer, audience
+    messages = check_auth_configuration()
+    assert [m.id for m in messages] == ["authbridge.E006"]
+    assert "BETTER_AUTH_ISSUER" in (messages[0].hint or "")
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        pytest.param({"BETTER_AUTH_URL": "https://auth.example.com"}, id="derived-from-url"),
+        pytest.param(
+            {"BETTER_AUTH_ISSUER": "https://auth.example.com", "BETTER_AUTH_AUDIENCE": ["api"]},
+            id="explicit",
+        ),
+        pytest.param({"BETTER_AUTH_JWKS": ""}, id="hmac-only"),
+    ],
+)
+def test_e006_is_silent_when_issuer_and_audience_are_known(
+    settings: Any, overrides: dict[str, Any]
+) -> None:
+    settings.BETTER_AUTH_ISSUER, settings.BETTER_AUTH_AUDIENCE = "", []
+    for name, value in overrides.items():
+        setattr(settings, name, value)
+    assert check_ids() == []
+
+
+@pytest.mark.parametrize(
+    ("caches", "alias"),
+    [
+        ({}, "missing"),
+        ({"db": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "t"}}, "db"),
+    ],
+    ids=["unknown-alias", "database-cache"],
+)
+def test_the_jwks_cache_alias_must_name_a_cache_other_than_the_database(
+    settings: Any, caches: dict[str, Any], alias: str
+) -> None:
+    settings.CACHES = {**settings.CACHES, **caches}
+    settings.JWKS_CACHE_ALIAS = alias
+    assert check_ids() == ["authbridge.E007"]
+
+
+def deploy_warnings() -> list[str]:
+    return [m.id or "" for m in check_jwks_transport()]
+
+
+@pytest.mark.parametrize(
+    ("name", "url", "warned"),
+    [
+        ("BETTER_AUTH_URL", "http://auth.example.com", True),
+        ("BETTER_AUTH_JWKS_URL", "http://10.0.0.5:3000/api/auth/jwks", True),
+        ("BETTER_AUTH_URL", "https://auth.example.com", False),
+        ("BETTER_AUTH_URL", "http://127.0.0.1:3000", False),
+        ("BETTER_AUTH_URL", "http://localhost:3000", False),
+        ("BETTER_AUTH_JWKS_URL", "http://[::1]:3000/jwks", False),
+    ],
+)
+def test_deploy_check_warns_about_a_plain_http_jwks_off_this_host(
+    settings: Any, name: str, url: str, warned: bool
+) -> None:
+    settings.BETTER_AUTH_JWKS = ""
+    setattr(settings, name, url)
+    assert deploy_warnings() == (["authbridge.W001"] if warned else [])
+
+
+def test_pinned_keys_fetch_nothing_so_no_transport_warning(settings: Any) -> None:
+    settings.BETTER_AUTH_URL = "http://auth.example.com"  # BETTER_AUTH_JWKS is pinned
+    assert deploy_warnings() == []
+
+
+def test_the_transport_warning_is_a_deploy_check_only(settings: Any) -> None:
+    settings.BETTER_AUTH_JWKS, settings.BETTER_AUTH_URL = "", "http://auth.example.com"
+    ids = [m.id for m in run_checks(include_deployment_checks=True)]
+    assert "authbridge.W001" in ids
+    assert "authbridge.W001" not in [m.id for m in run_checks()]
+
+
+@pytest.mark.parametrize("proxy", ["https://proxy.test:3128", "proxy.test:3128", "http://"])
+def test_a_jwks_proxy_must_be_an_http_url(settings: Any, proxy: str) -> None:
+    settings.JWKS_PROXY_URL = proxy
+    assert check_ids() == ["authbridge.E005"]
+    settings.JWKS_PROXY_URL = "http://proxy.test:3128"
+    assert check_ids() == []

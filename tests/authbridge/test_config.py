@@ -57,6 +57,9 @@ def source(**overrides: Any) -> SimpleNamespace:
         "JWKS_CACHE_SECONDS": 300.0,
         "JWKS_REFRESH_COOLDOWN_SECONDS": 30.0,
         "JWKS_TIMEOUT_SECONDS": 3.0,
+        "JWT_MAX_LIFETIME_SECONDS": 86_400,
+        "JWKS_CACHE_ALIAS": "default",
+        "JWKS_PROXY_URL": "",
     }
     return SimpleNamespace(**{**values, **overrides})
 

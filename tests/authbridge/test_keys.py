@@ -1,13 +1,24 @@
 """parse_jwks, pick_key, PinnedJwks and the FetchedJwks cache policy (fake fetch, fake clock)."""
 
+import json
 import threading
 from collections.abc import Mapping
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ed448 as ed448_keys
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import OKPAlgorithm, RSAAlgorithm
 
 from authbridge.errors import InvalidToken, KeysUnavailable
-from authbridge.keys import FetchedJwks, JwksError, PinnedJwks, parse_jwks, pick_key
+from authbridge.keys import (
+    MAX_JWKS_KEYS,
+    FetchedJwks,
+    JwksError,
+    PinnedJwks,
+    parse_jwks,
+    pick_key,
+)
 from tests.authbridge.conftest import FakeClock
 from tests.conftest import ASYMMETRIC_ALGS, TestKeys
 
@@ -49,6 +60,12 @@ def unknown(source: FetchedJwks, kid: str, alg: str = "EdDSA") -> InvalidToken:
     with pytest.raises(InvalidToken) as refused:
         source.key_for(kid=kid, alg=alg)
     return refused.value
+
+
+def not_yet(source: FetchedJwks, kid: str, alg: str = "EdDSA") -> KeysUnavailable:
+    with pytest.raises(KeysUnavailable) as unavailable:
+        source.key_for(kid=kid, alg=alg)
+    return unavailable.value
 
 
 # --- parse_jwks ----------------------------------------------------------------------------------
@@ -207,15 +224,17 @@ def test_burst_of_unknown_kids_fetches_at_most_once_per_cooldown(
     source: FetchedJwks, fetch: FakeFetch, clock: FakeClock
 ) -> None:
     source.key_for(kid="test-eddsa", alg="EdDSA")
-    for n in range(50):
-        assert unknown(source, f"forged-{n}").reason == "unknown_kid"
+    assert unknown(source, "forged-0").reason == "unknown_kid"  # looked up, and not there
+    for n in range(1, 50):  # cannot be looked up within the cooldown: judged later, not now
+        assert not_yet(source, f"forged-{n}").reason == "kid_cooldown"
     assert len(fetch.calls) == 2  # the warm-up plus one re-fetch
     clock.advance(29)
-    unknown(source, "forged-again")
+    assert not_yet(source, "forged-again").retry_after_seconds == 1
     assert len(fetch.calls) == 2
     clock.advance(1)
-    for n in range(50):
-        unknown(source, f"forged-later-{n}")
+    assert unknown(source, "forged-later-0").reason == "unknown_kid"
+    for n in range(1, 50):
+        not_yet(source, f"forged-later-{n}")
     assert len(fetch.calls) == 3
     assert source.key_for(kid="test-eddsa", alg="EdDSA").kid == "test-eddsa"  # still served
 
@@ -264,12 +283,14 @@ def test_failed_refresh_keeps_stale_keys_after_the_ttl(
     assert len(fetch.calls) == 4  # fresh again after the successful fetch
 
 
-def test_unknown_kid_while_the_jwks_is_down_is_a_401_with_stale_keys(
+def test_unknown_kid_while_the_jwks_is_down_is_a_503_with_stale_keys(
     source: FetchedJwks, fetch: FakeFetch
 ) -> None:
     source.key_for(kid="test-eddsa", alg="EdDSA")
     fetch.error = OSError("connection refused")
-    assert unknown(source, "rotated-meanwhile").reason == "unknown_kid"
+    # No fetch said the kid is absent, so the token cannot be judged: 503, not a sign-out.
+    assert not_yet(source, "rotated-meanwhile").reason == "jwks_unavailable"
+    assert source.key_for(kid="test-eddsa", alg="EdDSA").kid == "test-eddsa"  # stale keys serve
 
 
 @pytest.mark.parametrize(
@@ -333,3 +354,237 @@ def test_threads_on_a_cold_cache_share_one_fetch(keys: TestKeys, clock: FakeCloc
         thread.join(5)
     assert results == ["test-eddsa"] * 8
     assert len(calls) == 1
+
+
+# --- key hygiene: key_ops, RSA size, a cap on keys (issue 10, item 5) --------------------------
+
+
+@pytest.mark.parametrize(
+    ("key_ops", "kept"),
+    [
+        pytest.param(["verify"], True, id="verify"),
+        pytest.param(["sign", "verify"], True, id="sign-and-verify"),
+        pytest.param(["sign"], False, id="sign-only"),
+        pytest.param(["encrypt"], False, id="encrypt"),
+        pytest.param([], False, id="none-allowed"),
+        pytest.param("verify", False, id="not-a-list"),
+    ],
+)
+def test_key_ops_when_present_must_allow_verify(keys: TestKeys, key_ops: Any, kept: bool) -> None:
+    jwk = {**keys.public_jwk("ES256"), "key_ops": key_ops}
+    document = {"keys": [keys.public_jwk("EdDSA"), jwk]}
+    assert ("test-es256" in [key.kid for key in parse_jwks(document)]) is kept
+
+
+def test_rsa_keys_under_2048_bits_are_skipped(keys: TestKeys) -> None:
+    small = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505 - the point
+    jwk = {**json.loads(RSAAlgorithm.to_jwk(small.public_key())), "kid": "small", "alg": "RS256"}
+    parsed = parse_jwks({"keys": [jwk, keys.public_jwk("RS256")]})
+    assert [key.kid for key in parsed] == ["test-rs256"]
+
+
+def test_no_more_than_max_jwks_keys_are_taken_from_one_document(keys: TestKeys) -> None:
+    many = [keys.public_jwk("EdDSA", kid=f"k{n}") for n in range(MAX_JWKS_KEYS + 8)]
+    parsed = parse_jwks({"keys": many})
+    assert [key.kid for key in parsed] == [f"k{n}" for n in range(MAX_JWKS_KEYS)]
+
+
+def test_private_members_are_never_kept_for_the_cache(keys: TestKeys) -> None:
+    private = json.loads(OKPAlgorithm.to_jwk(keys.ed25519))  # "d" is the private key
+    parsed = parse_jwks({"keys": [{**private, "kid": "with-d", "alg": "EdDSA"}]})
+    assert "d" in private
+    assert "d" not in parsed[0].public
+    assert parsed[0].public["x"] == private["x"]
+
+
+# --- Ed25519, RFC 9864's name for EdDSA over Ed25519 (item 10) ---------------------------------
+
+
+@pytest.mark.parametrize("jwk_alg", ["EdDSA", "Ed25519", None])
+@pytest.mark.parametrize("token_alg", ["EdDSA", "Ed25519"])
+def test_either_name_fits_an_ed25519_key(
+    keys: TestKeys, jwk_alg: str | None, token_alg: str
+) -> None:
+    jwk = {**keys.public_jwk("EdDSA"), "alg": jwk_alg}
+    if jwk_alg is None:
+        del jwk["alg"]
+    picked = pick_key(parse_jwks({"keys": [jwk]}), kid="test-eddsa", alg=token_alg)
+    assert picked is not None
+
+
+def test_ed25519_never_fits_another_key() -> None:
+    ed448 = json.loads(OKPAlgorithm.to_jwk(ed448_keys.Ed448PrivateKey.generate().public_key()))
+    parsed = parse_jwks({"keys": [{**ed448, "kid": "ed448", "alg": "EdDSA"}]})
+    assert parsed[0].fits("EdDSA")  # the old name covers Ed448 too
+    assert not parsed[0].fits("Ed25519")
+    # A JWK that claims the new name for an Ed448 key is not a key at all.
+    with pytest.raises(JwksError):
+        parse_jwks({"keys": [{**ed448, "kid": "liar", "alg": "Ed25519"}]})
+
+
+@pytest.mark.parametrize("jwk_alg", ["ES256", "RS256"])
+def test_ed25519_does_not_fit_ec_or_rsa_keys(keys: TestKeys, jwk_alg: str) -> None:
+    jwk = keys.public_jwk(jwk_alg)
+    del jwk["alg"]
+    assert pick_key(parse_jwks({"keys": [jwk]}), kid=jwk["kid"], alg="Ed25519") is None
+
+
+# --- backoff from the end of a failed fetch (item 3) --------------------------------------------
+
+
+def test_backoff_counts_from_the_end_of_a_slow_failed_fetch(
+    fetch: FakeFetch, clock: FakeClock
+) -> None:
+    def slow_failure(url: str, *, timeout: float, max_bytes: int) -> Mapping[str, Any]:
+        fetch(url, timeout=timeout, max_bytes=max_bytes)
+        clock.advance(10)  # longer than the 5 s backoff
+        raise TimeoutError("timed out")
+
+    source = FetchedJwks(
+        "http://jwks.test", fetch=slow_failure, clock=clock, ttl=300, cooldown=30, timeout=10,
+        max_bytes=64_000,
+    )  # fmt: skip
+    with pytest.raises(KeysUnavailable):
+        source.key_for(kid="test-eddsa", alg="EdDSA")
+    clock.advance(1)  # a request queued behind the slow fetch
+    with pytest.raises(KeysUnavailable) as unavailable:
+        source.key_for(kid="test-eddsa", alg="EdDSA")
+    assert unavailable.value.retry_after_seconds == 4
+    assert len(fetch.calls) == 1
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        pytest.param(RecursionError("maximum recursion depth exceeded"), id="recursion"),
+        pytest.param(RuntimeError("surprise"), id="anything-else"),
+        pytest.param(MemoryError(), id="memory"),
+    ],
+)
+def test_any_failure_to_fetch_or_parse_is_a_failed_fetch(
+    source: FetchedJwks, fetch: FakeFetch, clock: FakeClock, error: Exception
+) -> None:
+    source.key_for(kid="test-eddsa", alg="EdDSA")
+    fetch.error = error
+    clock.advance(301)
+    assert source.key_for(kid="test-eddsa", alg="EdDSA").kid == "test-eddsa"  # stale keys
+    assert source.key_for(kid="test-eddsa", alg="EdDSA").kid == "test-eddsa"
+    assert len(fetch.calls) == 2  # one failed attempt, then the backoff
+
+
+# --- an unknown kid that cannot be looked up now is 503, not 401 (item 6) ---------------------
+
+
+def test_a_key_rotated_after_a_forged_kid_is_503_until_the_cooldown_ends(
+    source: FetchedJwks, fetch: FakeFetch, clock: FakeClock, keys: TestKeys
+) -> None:
+    source.key_for(kid="test-eddsa", alg="EdDSA")
+    assert unknown(source, "forged").reason == "unknown_kid"
+    fetch.document = {"keys": [*fetch.document["keys"], keys.public_jwk("EdDSA", kid="rotated")]}
+    clock.advance(12)
+    unavailable = not_yet(source, "rotated")
+    assert (unavailable.reason, unavailable.retry_after_seconds) == ("kid_cooldown", 18)
+    clock.advance(18)
+    assert source.key_for(kid="rotated", alg="EdDSA").kid == "rotated"
+    assert len(fetch.calls) == 3
+
+
+def test_unknown_kid_while_another_thread_fetches_is_503(keys: TestKeys, clock: FakeClock) -> None:
+    started, release = threading.Event(), threading.Event()
+    calls: list[str] = []
+
+    def fetch(url: str, *, timeout: float, max_bytes: int) -> Mapping[str, Any]:
+        calls.append(url)
+        if len(calls) > 1:  # the TTL refresh hangs
+            started.set()
+            release.wait(5)
+        return keys.jwks(("EdDSA",))
+
+    source = FetchedJwks(
+        "http://jwks.test", fetch=fetch, clock=clock, ttl=300, cooldown=30, timeout=3,
+        max_bytes=64_000,
+    )  # fmt: skip
+    source.key_for(kid="test-eddsa", alg="EdDSA")
+    clock.advance(301)
+    refresher = threading.Thread(
+        target=source.key_for, kwargs={"kid": "test-eddsa", "alg": "EdDSA"}
+    )
+    refresher.start()
+    try:
+        assert started.wait(5)
+        assert source.key_for(kid="test-eddsa", alg="EdDSA").kid == "test-eddsa"  # stale serve
+        unavailable = not_yet(source, "new-kid")
+        assert (unavailable.reason, unavailable.retry_after_seconds) == ("kid_fetch_in_flight", 1)
+    finally:
+        release.set()
+        refresher.join(5)
+    assert len(calls) == 2
+
+
+# --- the last good JWKS outlives the process (item 7) ---------------------------------------
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self.entry: tuple[Mapping[str, Any], float] | None = None
+        self.saved: list[Mapping[str, Any]] = []
+
+    def load(self) -> tuple[Mapping[str, Any], float] | None:
+        return self.entry
+
+    def save(self, document: Mapping[str, Any]) -> None:
+        self.saved.append(document)
+        self.entry = (document, 0.0)
+
+
+def stored_source(fetch: FakeFetch, clock: FakeClock, store: MemoryStore) -> FetchedJwks:
+    return FetchedJwks(
+        "http://jwks.test", fetch=fetch, clock=clock, store=store, ttl=300, cooldown=30,
+        timeout=3, max_bytes=64_000,
+    )  # fmt: skip
+
+
+def test_a_new_process_starts_from_the_stored_keys_without_fetching(
+    fetch: FakeFetch, clock: FakeClock, keys: TestKeys
+) -> None:
+    store = MemoryStore()
+    stored_source(fetch, clock, store).key_for(kid="test-eddsa", alg="EdDSA")
+    assert store.saved == [{"keys": fetch.document["keys"]}]
+    fetch.error = OSError("Better Auth is down")
+    fresh_process = stored_source(fetch, clock, store)
+    assert fresh_process.key_for(kid="test-es256", alg="ES256").kid == "test-es256"
+    assert len(fetch.calls) == 1
+
+
+def test_stored_keys_past_the_ttl_serve_while_the_jwks_is_down(
+    fetch: FakeFetch, clock: FakeClock, keys: TestKeys
+) -> None:
+    store = MemoryStore()
+    store.entry = (keys.jwks(("EdDSA",)), 3600.0)  # fetched an hour ago by another process
+    fetch.error = OSError("Better Auth is down")
+    source = stored_source(fetch, clock, store)
+    assert source.key_for(kid="test-eddsa", alg="EdDSA").kid == "test-eddsa"
+    assert len(fetch.calls) == 1  # past the TTL: it tried
+
+
+def test_stored_keys_past_the_ttl_are_refreshed_when_the_jwks_is_up(
+    fetch: FakeFetch, clock: FakeClock, keys: TestKeys
+) -> None:
+    store = MemoryStore()
+    store.entry = (keys.jwks(("ES384",)), 3600.0)
+    source = stored_source(fetch, clock, store)
+    assert source.key_for(kid="test-eddsa", alg="EdDSA").kid == "test-eddsa"
+    assert len(fetch.calls) == 1
+    assert len(store.saved) == 1
+
+
+@pytest.mark.parametrize(
+    "entry", [({"keys": []}, 1.0), ({"nothing": 1}, 1.0)], ids=["no-keys", "not-a-jwks"]
+)
+def test_an_unusable_stored_entry_is_no_entry(
+    fetch: FakeFetch, clock: FakeClock, entry: tuple[Mapping[str, Any], float]
+) -> None:
+    store = MemoryStore()
+    store.entry = entry
+    assert stored_source(fetch, clock, store).key_for(kid="test-eddsa", alg="EdDSA")
+    assert len(fetch.calls) == 1

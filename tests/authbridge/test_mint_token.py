@@ -12,6 +12,11 @@ from authbridge.config import get_verifier
 from tests.conftest import TEST_ISSUER
 
 
+@pytest.fixture(autouse=True)
+def debug(settings: Any) -> None:
+    settings.DEBUG = True  # mint_token is a development aid (see the tests at the end)
+
+
 def mint(*args: str) -> str:
     out = io.StringIO()
     call_command("mint_token", *args, stdout=out)
@@ -75,3 +80,28 @@ def test_curl_output_is_ready_to_paste() -> None:
     assert 'curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:9001/api/me' in output
     assert 'curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:9001/api/ann/tasks' in output
     assert "http://127.0.0.1:9001/api/docs" in output
+
+
+# --- outside debug, and the lifetime ceiling (issue 10, item 12) ------------------------------
+
+
+def test_refuses_outside_debug_unless_told_explicitly(settings: Any) -> None:
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="--outside-debug"):
+        mint("ann")
+    token = mint("ann", "--outside-debug").strip()
+    assert get_verifier().verify(token).user_id == "ann"
+
+
+@pytest.mark.parametrize("outside_debug", [False, True])
+def test_lifetime_is_capped_at_the_max_the_api_accepts(settings: Any, outside_debug: bool) -> None:
+    settings.DEBUG = not outside_debug
+    flags = ["--outside-debug"] if outside_debug else []
+    with pytest.raises(CommandError, match="JWT_MAX_LIFETIME_SECONDS"):
+        mint("ann", "--minutes", str(10_000_000), *flags)  # the 19 years once printed
+    token = mint("ann", "--minutes", "1440", *flags).strip()
+    claims = get_verifier().verify(token).claims
+    assert claims["exp"] - claims["iat"] == 86_400
+    settings.JWT_MAX_LIFETIME_SECONDS = 600
+    with pytest.raises(CommandError, match="JWT_MAX_LIFETIME_SECONDS"):
+        mint("ann", "--minutes", "11", *flags)

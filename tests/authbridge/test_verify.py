@@ -1,16 +1,18 @@
 """Verifier, read_header, identity_from, check_issuer_and_audience: CONTRACT §2 without HTTP."""
 
+import json
 import time
 from typing import Any
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ed448, ed25519
 
 from authbridge.config import get_verifier
 from authbridge.errors import InvalidToken
 from authbridge.keys import PinnedJwks, parse_jwks
 from authbridge.verify import (
     MAX_TOKEN_BYTES,
-    Identity,
     Verifier,
     check_issuer_and_audience,
     identity_from,
@@ -222,10 +224,27 @@ def test_expected_values_with_a_trailing_slash_match() -> None:
     check_issuer_and_audience(claims, issuer=TEST_ISSUER + "/", audiences=("x", TEST_ISSUER + "/"))
 
 
-def test_nothing_is_checked_when_nothing_is_expected(make_token: Any, keys: TestKeys) -> None:
+def test_hmac_tokens_are_not_checked_when_nothing_is_expected(
+    make_token: Any, keys: TestKeys
+) -> None:
     verifier = make_verifier(jwks=PinnedJwks(parse_jwks(keys.jwks())), issuer="", audiences=())
-    assert verifier.verify(make_token(iss=OTHER, aud="anything")).user_id == "user-1"
-    assert verifier.verify(make_token(iss=None, aud=None)).user_id == "user-1"
+    assert verifier.verify(make_token("HS256", iss=OTHER, aud="anything")).user_id == "user-1"
+    assert verifier.verify(make_token("HS256", iss=None, aud=None)).user_id == "user-1"
+
+
+@pytest.mark.parametrize(
+    ("issuer", "audiences"),
+    [("", ()), (TEST_ISSUER, ()), ("", (TEST_ISSUER,))],
+    ids=["neither", "no-audience", "no-issuer"],
+)
+def test_asymmetric_tokens_always_need_an_expected_issuer_and_audience(
+    make_token: Any, keys: TestKeys, issuer: str, audiences: tuple[str, ...]
+) -> None:
+    """The same keys sign Better Auth's session-cache cookie: only iss/aud tell them apart."""
+    verifier = make_verifier(
+        jwks=PinnedJwks(parse_jwks(keys.jwks())), issuer=issuer, audiences=audiences
+    )
+    assert refusal(verifier, make_token("EdDSA")).reason == "no_issuer_audience"
 
 
 @pytest.mark.parametrize(
@@ -279,7 +298,162 @@ def test_expired_token_signed_with_a_listed_secret_reports_expiry(
     assert refusal(make_verifier(secrets=secrets), token).reason == "expired"
 
 
-def test_identity_equals_the_claims(pinned_verifier: Verifier, make_token: Any) -> None:
-    identity = pinned_verifier.verify(make_token(sub="ann", name="Ann", email="a@x.io"))
-    assert identity == Identity(user_id="ann", email="a@x.io", name="Ann", claims=identity.claims)
-    assert identity.claims["sub"] == "ann"
+def test_identity_carries_every_claim_of_the_token(
+    pinned_verifier: Verifier, make_token: Any
+) -> None:
+    token = make_token(sub="ann", name="Ann", email="a@x.io", role="admin", orgId="org-7")
+    payload = jwt.decode(token, options={"verify_signature": False})
+    identity = pinned_verifier.verify(token)
+    assert (identity.user_id, identity.email, identity.name) == ("ann", "a@x.io", "Ann")
+    assert dict(identity.claims) == payload
+    assert (identity.claims["role"], identity.claims["orgId"]) == ("admin", "org-7")
+
+
+# --- typ: a token meant for something else (issue 10, item 8) -------------------------------
+
+
+@pytest.mark.parametrize("typ", ["JWT", "jwt", "application/jwt", None])
+def test_a_plain_jwt_typ_or_none_is_accepted(
+    pinned_verifier: Verifier, make_token: Any, typ: str | None
+) -> None:
+    token = make_token("EdDSA", headers={"typ": typ} if typ else {})
+    if typ is None:  # PyJWT adds typ JWT unless told not to
+        token = make_token("EdDSA", headers={"typ": None})
+    assert pinned_verifier.verify(token).user_id == "user-1"
+
+
+@pytest.mark.parametrize(
+    "typ",
+    ["better-auth.session-cache+jwt", "at+jwt", "dpop+jwt", "JWE", 7, ["JWT"]],
+)
+@pytest.mark.parametrize("alg", ["EdDSA", "HS256"])
+def test_a_typ_naming_another_kind_of_token_is_refused(
+    pinned_verifier: Verifier, make_token: Any, typ: Any, alg: str
+) -> None:
+    token = make_token(alg, headers={"typ": typ})
+    assert refusal(pinned_verifier, token).reason == "bad_typ"
+
+
+def test_better_auths_session_cache_cookie_is_not_a_user_token(
+    pinned_verifier: Verifier, make_token: Any
+) -> None:
+    """Signed with the same key, but typ and aud say what it is."""
+    aud = "better-auth:session-cache"
+    cookie = make_token(aud=aud, headers={"typ": "better-auth.session-cache+jwt"})
+    assert refusal(pinned_verifier, cookie).reason == "bad_typ"
+    assert refusal(pinned_verifier, make_token(aud=aud)).reason == "bad_audience"
+
+
+# --- lifetime ceiling and numeric time claims (item 9) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        pytest.param({"exp": 86_400}, None, id="one-day"),
+        pytest.param({"exp": 86_401}, "too_long_lived", id="a-day-and-a-second"),
+        pytest.param({"exp": 365 * 86_400}, "too_long_lived", id="a-year"),
+        pytest.param({"iat": None, "exp": 3600}, None, id="no-iat-an-hour-from-now"),
+        pytest.param({"iat": None, "exp": 2 * 86_400}, "too_long_lived", id="no-iat-two-days"),
+        pytest.param({"iat": -86_000, "exp": 600}, "too_long_lived", id="old-iat-long-exp"),
+    ],
+)
+@pytest.mark.parametrize("alg", ["EdDSA", "HS256"])
+def test_lifetime_is_capped(
+    pinned_verifier: Verifier,
+    make_token: Any,
+    alg: str,
+    claims: dict[str, int | None],
+    reason: str | None,
+) -> None:
+    now = int(time.time())
+    token = make_token(alg, **{k: None if v is None else now + v for k, v in claims.items()})
+    if reason is None:
+        assert pinned_verifier.verify(token).user_id == "user-1"
+    else:
+        assert refusal(pinned_verifier, token).reason == reason
+
+
+def test_the_lifetime_ceiling_is_configurable(settings: Any, make_token: Any) -> None:
+    token = make_token(exp=int(time.time()) + 7200)
+    assert get_verifier().verify(token).user_id == "user-1"
+    settings.JWT_MAX_LIFETIME_SECONDS = 3600
+    assert refusal(get_verifier(), token).reason == "too_long_lived"
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("numeric-string", id="numeric-string"),
+        pytest.param(True, id="bool"),
+        pytest.param(float("inf"), id="infinity"),
+        pytest.param(float("-inf"), id="minus-infinity"),
+        pytest.param(float("nan"), id="nan"),
+        pytest.param([1], id="list"),
+    ],
+)
+def test_time_claims_must_be_json_numbers(
+    pinned_verifier: Verifier, make_token: Any, claim: str, value: Any
+) -> None:
+    now = int(time.time())
+    if value == "numeric-string":
+        value = str(now + 60 if claim == "exp" else now - 60)
+    token = make_token(**{claim: value})
+    reason = refusal(pinned_verifier, token).reason  # never an exception other than a 401
+    if isinstance(value, str) or (value is True and claim != "exp"):  # PyJWT lets these through
+        assert reason == "bad_time"
+    else:  # PyJWT's own refusal (True is 1, long expired) or ours
+        assert reason in {"bad_time", "malformed", "expired"}
+
+
+def test_fractional_time_claims_are_numbers_too(pinned_verifier: Verifier, make_token: Any) -> None:
+    now = time.time()
+    token = make_token(iat=now - 0.5, nbf=now - 0.5, exp=now + 60.5)
+    assert pinned_verifier.verify(token).user_id == "user-1"
+
+
+# --- alg "Ed25519" (RFC 9864), real keys (item 10) ----------------------------------------------
+
+
+@pytest.mark.parametrize("jwk_alg", ["EdDSA", "Ed25519"])
+@pytest.mark.parametrize("token_alg", ["EdDSA", "Ed25519"])
+def test_ed25519_tokens_verify_with_either_jwk_name(
+    keys: TestKeys, make_token: Any, jwk_alg: str, token_alg: str
+) -> None:
+    jwks = {"keys": [{**keys.public_jwk("EdDSA"), "alg": jwk_alg}]}
+    verifier = make_verifier(jwks=PinnedJwks(parse_jwks(jwks)))
+    token = make_token(token_alg, key=keys.ed25519, kid="test-eddsa")
+    assert jwt.get_unverified_header(token)["alg"] == token_alg
+    assert verifier.verify(token).user_id == "user-1"
+
+
+def test_ed25519_with_another_keys_signature_is_refused(
+    pinned_verifier: Verifier, make_token: Any
+) -> None:
+    stranger = ed25519.Ed25519PrivateKey.generate()
+    token = make_token("Ed25519", key=stranger, kid="test-eddsa")
+    assert refusal(pinned_verifier, token).reason == "bad_signature"
+
+
+@pytest.mark.parametrize("kid", ["test-es256", "test-rs256", "test-ps256"])
+def test_ed25519_naming_a_non_ed25519_key_is_a_mismatch(
+    pinned_verifier: Verifier, make_token: Any, keys: TestKeys, kid: str
+) -> None:
+    token = make_token("Ed25519", key=keys.ed25519, kid=kid)
+    assert refusal(pinned_verifier, token).reason == "key_mismatch"
+
+
+def test_ed25519_signing_refuses_an_ed448_key() -> None:
+    with pytest.raises(jwt.exceptions.InvalidKeyError):
+        jwt.encode({"sub": "x"}, ed448.Ed448PrivateKey.generate(), algorithm="Ed25519")
+
+
+def test_pinned_jwks_with_the_new_name_verifies_through_settings(
+    settings: Any, keys: TestKeys, make_token: Any
+) -> None:
+    settings.BETTER_AUTH_JWKS = json.dumps(
+        {"keys": [{**keys.public_jwk("EdDSA"), "alg": "Ed25519"}]}
+    )
+    token = make_token("Ed25519", key=keys.ed25519, kid="test-eddsa")
+    assert get_verifier().verify(token).user_id == "user-1"

@@ -151,7 +151,14 @@ def run_better_auth(project: Path, **env: str) -> Iterator[BetterAuthServer]:
         text=True,
     )
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(x) for x in process.stdout], daemon=True).start()  # type: ignore[union-attr]
+    stdout = process.stdout
+    assert stdout is not None
+
+    def forward_lines() -> None:
+        for line in stdout:
+            lines.put(line)
+
+    threading.Thread(target=forward_lines, daemon=True).start()
     try:
         try:
             line = lines.get(timeout=START_TIMEOUT_SECONDS)

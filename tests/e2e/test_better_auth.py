@@ -5,6 +5,7 @@ Nothing here mints tokens itself: every token comes from a running better-auth s
 
 import base64
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -163,3 +164,37 @@ def test_better_auth_session_token_is_refused_with_a_hint(
     refused = api("GET", "/me", user.session_token)
     assert refused.status == 401
     assert "/api/auth/token" in refused.headers["www-authenticate"]
+
+
+def with_kid(token: str, kid: str) -> str:
+    """The same token under another kid: what an attacker sends to spend the cooldown."""
+    header = {**header_of(token), "kid": kid}
+    segment = base64.urlsafe_b64encode(json.dumps(header).encode()).rstrip(b"=").decode()
+    return f"{segment}.{token.split('.', 1)[1]}"
+
+
+def test_a_key_rotated_right_after_a_forged_kid_is_503_then_200_never_401(
+    start_better_auth: Callable[..., BetterAuthServer], trust: Callable[..., None], api: Api
+) -> None:
+    """Better Auth rotates keys by itself; a forged kid just before must not sign anyone out."""
+    server = start_better_auth()
+    trust(server, JWKS_REFRESH_COOLDOWN_SECONDS=2.0)
+    user = server.sign_up("Jo")
+    old_token = user.jwt()
+    assert api("GET", "/me", old_token).status == 200  # the JWKS is now cached
+    assert api("GET", "/me", with_kid(old_token, "forged")).status == 401  # looked up: absent
+
+    new_kid = server.rotate_key()
+    new_token = user.jwt()
+    assert header_of(new_token)["kid"] == new_kid
+    statuses = []
+    for _ in range(20):  # the client does what the 503 says; no clock is asserted
+        reply = api("GET", "/me", new_token)
+        statuses.append(reply.status)
+        if reply.status != 503:
+            break
+        time.sleep(int(reply.headers["retry-after"]))
+    assert statuses[0] == 503  # inside the cooldown the new kid cannot be looked up yet
+    assert statuses[-1] == 200
+    assert 401 not in statuses
+    assert api("GET", "/me", new_token).body["id"] == user.id

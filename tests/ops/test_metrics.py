@@ -85,7 +85,7 @@ def test_a_database_error_on_a_request_is_counted(client: Client, make_token: To
     ],
 )
 def test_metrics_are_not_public(
-    client: Client, settings: Any, token: str, headers: dict[str, str], status: int
+    client: Client, settings: Any, token: str, headers: dict[str, Any], status: int
 ) -> None:
     settings.METRICS_TOKEN = token
     response = client.get("/metrics", **headers)

@@ -64,7 +64,7 @@ def test_reads_past_the_limit_answer_429(
     client: Client, make_token: TokenFactory, settings: Any
 ) -> None:
     settings.RATE_LIMIT_READS = "2/min"
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {make_token(sub='ann')}"}
+    headers: dict[str, Any] = {"HTTP_AUTHORIZATION": f"Bearer {make_token(sub='ann')}"}
     codes = [client.get("/api/ann/tasks", **headers).status_code for _ in range(3)]
     assert codes == [200, 200, 429]
     assert client.get("/api/me", **headers).status_code == 429  # every authenticated read

@@ -44,7 +44,7 @@ def lines(stream: io.StringIO) -> list[dict[str, Any]]:
 def test_request_id_is_kept_when_well_formed_and_made_otherwise(
     client: Client, sent: str | None, kept: bool
 ) -> None:
-    headers = {} if sent is None else {"HTTP_X_REQUEST_ID": sent}
+    headers: dict[str, Any] = {} if sent is None else {"HTTP_X_REQUEST_ID": sent}
     echoed = client.get("/api/health", **headers)["X-Request-ID"]
     if kept:
         assert echoed == sent

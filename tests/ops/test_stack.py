@@ -212,7 +212,7 @@ def test_faults_lose_no_acknowledged_create(stack: Stack, make_token: TokenFacto
             tasks = db.execute(
                 "SELECT id FROM tasks_task WHERE user_id = %s", (client.user,)
             ).fetchall()
-            records = dict(
+            records: dict[str, int] = dict(
                 db.execute(
                     "SELECT key, task_id FROM tasks_idempotencyrecord WHERE user_id = %s",
                     (client.user,),
@@ -278,3 +278,11 @@ def test_metrics_add_up_every_worker_of_an_instance(stack: Stack) -> None:
     assert scraped_count(port, "api/health") == before + 40
     worker_files = list((stack.workdir / "metrics-1").glob("histogram_*.db"))
     assert len(worker_files) >= 2
+
+
+def test_jwks_is_fetched_about_once_for_the_whole_stack(stack: Stack, jwks: JwksServer) -> None:
+    # Runs last: by now two instances of two workers each, one of them killed and restarted,
+    # have verified EdDSA tokens. They share the last good JWKS through Redis
+    # (JWKS_CACHE_ALIAS), so within one cache lifetime (300 s) the stack fetches it about once:
+    # a second fetch only when two cold workers race before the first one saved it.
+    assert 1 <= jwks.requests <= 2

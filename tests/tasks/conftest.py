@@ -7,9 +7,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from tasks.models import Task
+from tests.tasks.scope_guard import require_user_scope
 
 TaskFactory = Callable[..., Task]
 
@@ -29,7 +31,11 @@ def make_task(db: None) -> TaskFactory:
 
 @dataclass
 class TasksApi:
-    """The tasks endpoints of one user, called through the Django test client with a token."""
+    """The tasks endpoints of one user, called through the Django test client with a token.
+
+    Every request runs under the scope guard: a statement on the tasks tables without a
+    ``user_id`` condition fails the test (the client re-raises what the request reported).
+    """
 
     client: Client
     user_id: str
@@ -41,17 +47,30 @@ class TasksApi:
         return f"{path}?{urlencode(query)}" if query else path
 
     def call(
-        self, method: str, url: str, body: Any = None, raw: bytes | None = None, **headers: Any
+        self, method: str, url: str, body: Any = None, *, raw: bytes | None = None, **headers: Any
     ) -> Any:
         data = raw if raw is not None else b"" if body is None else json.dumps(body).encode()
-        return self.client.generic(
-            method, url, data, content_type="application/json", **{**self.headers, **headers}
-        )
+        with connection.execute_wrapper(require_user_scope):
+            extra: dict[str, Any] = {**self.headers, **headers}  # WSGI environ entries
+            return self.client.generic(method, url, data, content_type="application/json", **extra)
 
     def create(self, **fields: Any) -> dict[str, Any]:
         response = self.call("POST", self.url(), {"title": "A task", **fields})
         assert response.status_code == 201, response.content
         return dict(response.json())
+
+
+BOTH_TOKEN_KINDS = pytest.mark.parametrize("token_kind", ["hs256", "eddsa"])
+
+
+@pytest.fixture
+def token_kind() -> str:
+    """One token kind for the tasks suite: what a task route does never depends on it.
+
+    Verification per kind is authbridge's to test (tests/authbridge); the few tasks tests where
+    the kind matters (path binding, refusals, one full answer) carry ``@BOTH_TOKEN_KINDS``.
+    """
+    return "eddsa"  # Better Auth's default
 
 
 @pytest.fixture

@@ -95,7 +95,7 @@ def test_two_tabs_cannot_overwrite_each_other(api: TasksApi) -> None:
 
 class TestIdempotencyKey:
     def post(self, api: TasksApi, body: Any, key: str | None = "key-1") -> Any:
-        headers = {} if key is None else {"HTTP_IDEMPOTENCY_KEY": key}
+        headers: dict[str, Any] = {} if key is None else {"HTTP_IDEMPOTENCY_KEY": key}
         return api.call("POST", api.url(), body, **headers)
 
     def test_a_retry_returns_the_original_201_and_creates_nothing(self, api: TasksApi) -> None:
@@ -149,3 +149,32 @@ class TestIdempotencyKey:
         assert self.post(api, {"title": ""}).status_code == 422
         assert self.post(api, {"title": "fixed"}).status_code == 201
         assert IdempotencyRecord.objects.for_user(api.user_id).count() == 1
+
+    def records(self, api: TasksApi) -> list[int]:
+        return sorted(
+            IdempotencyRecord.objects.for_user(api.user_id).values_list("task_id", flat=True)
+        )
+
+    def test_deleting_a_task_deletes_its_idempotency_record(self, api: TasksApi) -> None:
+        gone = self.post(api, {"title": "private text"}, key="a").json()
+        kept = self.post(api, {"title": "kept"}, key="b").json()
+        assert api.call("DELETE", api.url(gone["id"])).status_code == 204
+        assert self.records(api) == [kept["id"]]
+        # The key is free again: the same key and body create a new task, not a replay.
+        again = self.post(api, {"title": "private text"}, key="a")
+        assert (again.status_code, again.json()["id"] != gone["id"]) == (201, True)
+
+    def test_clearing_completed_tasks_deletes_their_idempotency_records(
+        self, api: TasksApi
+    ) -> None:
+        done = self.post(api, {"title": "done"}, key="a").json()
+        open_ = self.post(api, {"title": "open"}, key="b").json()
+        api.call("PATCH", api.url(done["id"], "/complete"))
+        assert api.call("DELETE", api.url(status="completed")).json() == {"deleted": 1}
+        assert self.records(api) == [open_["id"]]
+
+    def test_the_same_data_in_another_form_is_a_retry(self, api: TasksApi) -> None:
+        first = self.post(api, {"title": "Buy milk", "priority": "medium"})
+        retry = self.post(api, {"title": "  Buy milk ", "unknown": 1})
+        assert (retry.status_code, retry.json()) == (201, first.json())
+        assert api.call("GET", api.url()).json()["count"] == 1

@@ -73,6 +73,24 @@ def test_parallel_toggles_never_lose_an_update(api: TasksApi, threads: int) -> N
     assert final["ETag"] == f'"{task["id"]}-{1 + toggles}"'
 
 
+def test_each_parallel_toggle_answers_with_its_own_write(api: TasksApi) -> None:
+    """20 toggles at once: every answer is the row as that toggle left it, never another's."""
+    task = api.create()
+    url = api.url(task["id"], "/complete")
+
+    def toggle(own: TasksApi) -> tuple[int, bool, str]:
+        response = own.call("PATCH", url)
+        assert response.status_code == 200
+        return response.json()["id"], response.json()["completed"], response["ETag"]
+
+    answers = in_parallel(20, toggle, api)
+    # Version n + 1 is the n-th toggle, which leaves the task completed when n is odd.
+    by_version = {int(etag.strip('"').split("-")[1]): completed for _, completed, etag in answers}
+    assert sorted(by_version) == list(range(2, 22))  # 20 distinct versions: 20 own answers
+    assert all(completed is (version % 2 == 0) for version, completed in by_version.items())
+    assert [completed for _, completed, _ in answers].count(True) == 10
+
+
 def test_parallel_writes_with_one_etag_have_one_winner(api: TasksApi) -> None:
     task = api.create()
     seen = api.call("GET", api.url(task["id"]))["ETag"]

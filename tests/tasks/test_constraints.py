@@ -1,5 +1,7 @@
 """The database itself rejects rows the API would refuse (both SQLite and PostgreSQL)."""
 
+from typing import Any
+
 import pytest
 from django.db import DataError, IntegrityError, transaction
 
@@ -8,7 +10,7 @@ from tasks.models import Task
 pytestmark = pytest.mark.django_db
 
 
-def save(**fields: object) -> Task:
+def save(**fields: Any) -> Task:
     task = Task(user_id=fields.pop("user_id", "user-1"), **fields)
     with transaction.atomic():
         task.save()

@@ -15,7 +15,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from tests.tasks.conftest import TasksApi
+from tests.tasks.conftest import BOTH_TOKEN_KINDS, TasksApi
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +50,7 @@ def test_another_users_task_answers_exactly_like_a_missing_one(
     before = bob.call("GET", bob.url(theirs["id"])).json()
 
     def attempt(task_id: int) -> Any:
-        headers = {}
+        headers: dict[str, Any] = {}
         if if_match is not None:
             tag = "*" if if_match == "*" else f'"{task_id}-1"'
             headers["HTTP_IF_MATCH"] = tag
@@ -74,6 +74,7 @@ def test_lists_search_and_clear_only_see_ones_own_tasks(api_for: Callable[[str],
     assert bob.call("GET", bob.url(bob_task["id"])).status_code == 200
 
 
+@BOTH_TOKEN_KINDS
 def test_a_token_for_one_user_cannot_use_another_users_path(
     api_for: Callable[[str], TasksApi],
 ) -> None:
@@ -128,7 +129,7 @@ class Isolation(RuleBasedStateMachine):
     def act(self, actor: int, task_id: int, op: tuple[Any, ...], if_match: str | None) -> None:
         method, suffix, body = op
         api, owner = self.users[actor], self.owner_of(task_id)
-        headers = {}
+        headers: dict[str, Any] = {}
         if if_match == "*":
             headers["HTTP_IF_MATCH"] = "*"
         elif if_match == "current" and owner is not None:
@@ -161,7 +162,7 @@ class Isolation(RuleBasedStateMachine):
 
 
 def test_no_sequence_of_requests_crosses_users(api_for: Callable[[str], TasksApi]) -> None:
-    Isolation.api_for = staticmethod(api_for)  # type: ignore[assignment]
+    Isolation.api_for = staticmethod(api_for)
     run_state_machine_as_test(
         Isolation, settings=settings(max_examples=40, stateful_step_count=15, deadline=None)
     )

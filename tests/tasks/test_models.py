@@ -122,7 +122,7 @@ def test_version_starts_at_one_and_every_save_bumps_it(make_task: TaskFactory) -
 def test_idempotency_keys_are_unique_per_user_only() -> None:
     def record(user_id: str) -> None:
         IdempotencyRecord(
-            user_id=user_id, key="k", request_hash="h", task_id=1, response_body={}, etag='"1-1"'
+            user_id=user_id, key="k", request_hash="h", task_id=1, snapshot={}, etag='"1-1"'
         ).save()
 
     record("ann")

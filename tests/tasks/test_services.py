@@ -1,14 +1,15 @@
 """services: If-Match parsing, version bumps, idempotent create (including the insert race)."""
 
+import ast
 import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
-from django.http import Http404
 from django.utils import timezone
-from ninja.errors import HttpError
 
 from tasks import services
+from tasks.errors import IdempotencyKeyReused, PreconditionFailed, TaskNotFound
 from tasks.models import IdempotencyRecord, Task
 from tests.tasks.conftest import TaskFactory
 
@@ -37,10 +38,20 @@ def test_etag_is_strong_and_names_the_version(make_task: TaskFactory) -> None:
     assert services.etag_for(task) == f'"{task.pk}-1"'
 
 
-def test_request_hash_ignores_layout_but_not_content() -> None:
-    same = services.request_hash(b'{"title": "a", "priority": "low"}')
-    assert same == services.request_hash(b'{"priority":"low",\n "title":"a"}')
-    assert same != services.request_hash(b'{"title": "a", "priority": "high"}')
+def test_fingerprint_ignores_order_but_not_content() -> None:
+    same = services.fingerprint({"title": "a", "due_date": datetime.date(2026, 1, 2)})
+    assert same == services.fingerprint({"due_date": datetime.date(2026, 1, 2), "title": "a"})
+    assert same != services.fingerprint({"title": "a", "due_date": datetime.date(2026, 1, 3)})
+
+
+def test_services_import_nothing_of_http() -> None:
+    tree = ast.parse(Path(services.__file__).read_text())
+    imported = {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {
+        a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names
+    }
+    http = {"tasks.schemas", "tasks.api", "django.http", "django.shortcuts"}
+    assert not {m for m in imported if m.split(".")[0] == "ninja"} | (imported & http)
 
 
 @pytest.mark.django_db
@@ -63,17 +74,15 @@ class TestUpdate:
     def test_no_fields_reads_and_still_checks_if_match(self, make_task: TaskFactory) -> None:
         task = make_task()
         assert self.update(task).version == 1
-        with pytest.raises(HttpError) as info:
+        with pytest.raises(PreconditionFailed):
             self.update(task, if_match='"0-0"')
-        assert info.value.status_code == 412
 
     def test_stale_if_match_changes_nothing(self, make_task: TaskFactory) -> None:
         task = make_task(title="old")
         stale = services.etag_for(task)
         self.update(task, title="first")
-        with pytest.raises(HttpError) as info:
+        with pytest.raises(PreconditionFailed):
             self.update(task, if_match=stale, title="second")
-        assert info.value.status_code == 412
         task.refresh_from_db()
         assert (task.title, task.version) == ("first", 2)
 
@@ -84,7 +93,7 @@ class TestUpdate:
 
     def test_another_users_task_is_missing(self, make_task: TaskFactory) -> None:
         theirs = make_task(user_id="bob")
-        with pytest.raises(Http404):
+        with pytest.raises(TaskNotFound):
             services.update_task(
                 tasks=Task.objects.for_user("ann"), task_id=theirs.pk, fields={"title": "x"},
                 if_match="*",
@@ -106,47 +115,67 @@ def test_set_completed_to_its_current_value_keeps_the_etag(make_task: TaskFactor
 @pytest.mark.django_db
 def test_stale_delete_keeps_the_task(make_task: TaskFactory) -> None:
     task = make_task()
-    tasks = Task.objects.for_user(task.user_id)
-    with pytest.raises(HttpError):
-        services.delete_task(tasks=tasks, task_id=task.pk, if_match=f'"{task.pk}-7"')
-    assert tasks.filter(pk=task.pk).exists()
+    with pytest.raises(PreconditionFailed):
+        services.delete_task(user_id=task.user_id, task_id=task.pk, if_match=f'"{task.pk}-7"')
+    assert Task.objects.for_user(task.user_id).filter(pk=task.pk).exists()
+    with pytest.raises(TaskNotFound):
+        services.delete_task(user_id="someone-else", task_id=task.pk, if_match=None)
 
 
 @pytest.mark.django_db
 class TestIdempotentCreate:
-    BODY = b'{"title": "Buy milk"}'
+    def create(self, user_id: str = "ann", key: str | None = "k1", title: str = "Buy milk") -> Any:
+        return services.create_task(user_id=user_id, fields={"title": title}, key=key)
 
-    def create(self, user_id: str = "ann", key: str | None = "k1", body: bytes = BODY) -> Any:
-        title = body.decode().split('"')[3]
-        return services.create_task(user_id=user_id, fields={"title": title}, key=key, body=body)
+    @staticmethod
+    def state(created: services.Created) -> tuple[dict[str, Any], str]:
+        return services.snapshot(created.task), created.etag
 
-    def test_same_key_and_body_replays_the_first_answer(self) -> None:
+    def test_same_key_and_data_replays_the_first_answer(self) -> None:
         first = self.create()
-        Task.objects.for_user("ann").filter(pk=first.task_id).update(title="edited later")
-        assert self.create() == first
+        Task.objects.for_user("ann").filter(pk=first.task.pk).update(title="edited later")
+        assert self.state(self.create()) == self.state(first)
+        assert self.create().task.title == "Buy milk"
         assert Task.objects.for_user("ann").count() == 1
 
-    def test_same_key_other_body_is_a_conflict(self) -> None:
+    def test_same_key_other_data_is_a_conflict(self) -> None:
         self.create()
-        with pytest.raises(HttpError) as info:
-            self.create(body=b'{"title": "Buy bread"}')
-        assert info.value.status_code == 409
+        with pytest.raises(IdempotencyKeyReused):
+            self.create(title="Buy bread")
         assert Task.objects.for_user("ann").count() == 1
 
     def test_keys_are_per_user(self) -> None:
         ann, bob = self.create("ann"), self.create("bob")
-        assert ann.task_id != bob.task_id
+        assert ann.task.pk != bob.task.pk
 
     def test_without_a_key_every_call_creates(self) -> None:
-        assert self.create(key=None).task_id != self.create(key=None).task_id
+        assert self.create(key=None).task.pk != self.create(key=None).task.pk
 
     def test_a_key_older_than_a_day_is_forgotten(self) -> None:
         first = self.create()
         old = timezone.now() - datetime.timedelta(hours=24, seconds=1)
         IdempotencyRecord.objects.for_user("ann").update(created_at=old)
-        second = self.create(body=b'{"title": "Other body is fine now"}')
-        assert second.task_id != first.task_id
-        assert IdempotencyRecord.objects.for_user("ann").get().task_id == second.task_id
+        second = self.create(title="Other data is fine now")
+        assert second.task.pk != first.task.pk
+        assert IdempotencyRecord.objects.for_user("ann").get().task_id == second.task.pk
+
+    def test_a_record_stored_before_snapshots_still_replays(self) -> None:
+        """Records written before migration 0004 hold the TaskOut answer, not a snapshot."""
+        first = self.create()
+        answer = {
+            "id": first.task.pk, "title": "Buy milk", "description": "", "completed": False,
+            "priority": "medium", "due_date": None,
+            "created_at": "2026-11-22T20:56:55.892000Z",
+            "updated_at": "2026-11-22T20:56:55.892000Z",
+        }  # fmt: skip
+        IdempotencyRecord.objects.for_user("ann").update(snapshot=answer)
+        replayed = self.create()
+        assert (replayed.task.pk, replayed.task.user_id, replayed.etag) == (
+            first.task.pk, "ann", first.etag,
+        )  # fmt: skip
+        assert replayed.task.created_at == datetime.datetime(
+            2026, 11, 22, 20, 56, 55, 892000, tzinfo=datetime.UTC
+        )
 
     def test_losing_the_insert_race_replays_the_winner(
         self, monkeypatch: pytest.MonkeyPatch
@@ -163,5 +192,5 @@ class TestIdempotentCreate:
             return replay(**kwargs)
 
         monkeypatch.setattr(services, "_replay", check_then_lose_race)
-        assert self.create() == winner[0]
+        assert self.state(self.create()) == self.state(winner[0])
         assert Task.objects.for_user("ann").count() == 1

@@ -1,10 +1,15 @@
-"""manage.py mint_token <user_id>: an HS256 dev token signed with BETTER_AUTH_SECRET."""
+"""manage.py mint_token <user_id>: an HS256 dev token signed with BETTER_AUTH_SECRET.
+
+Outside DJANGO_DEBUG it refuses unless --outside-debug says the operator means it; the
+lifetime never exceeds JWT_MAX_LIFETIME_SECONDS (the API would refuse a longer one anyway).
+"""
 
 import time
 from argparse import ArgumentParser
 from typing import Any
 
 import jwt
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from authbridge.config import get_config
@@ -24,9 +29,23 @@ class Command(BaseCommand):
             "--curl", action="store_true", help="print a ready-to-paste curl command too"
         )
         parser.add_argument("--port", type=int, default=8000, help="port for the curl command")
+        parser.add_argument(
+            "--outside-debug",
+            action="store_true",
+            help="mint even though DJANGO_DEBUG is off (a token for any user: use with care)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         config = get_config()
+        if not settings.DEBUG and not options["outside_debug"]:
+            raise CommandError(
+                "DJANGO_DEBUG is off: mint_token prints a valid token for any user. "
+                "Pass --outside-debug if that is really what you want."
+            )
+        if 60 * options["minutes"] > config.max_lifetime_seconds:
+            raise CommandError(
+                f"--minutes exceeds JWT_MAX_LIFETIME_SECONDS ({config.max_lifetime_seconds} s)."
+            )
         if not config.secrets:
             raise CommandError("No BETTER_AUTH_SECRET (or BETTER_AUTH_SECRETS) is configured.")
         if not options["user_id"] or options["minutes"] < 1:

@@ -1,0 +1,30 @@
+"""What the task services refuse, in the domain's words; ``tasks.api`` maps them to HTTP once."""
+
+
+class TaskError(Exception):
+    """Base of the tasks domain's refusals. Messages are safe to show to the client."""
+
+    message = "The request cannot be carried out."
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.message)
+
+
+class TaskNotFound(TaskError):
+    """No such task for this user: another user's task is indistinguishable from a missing one."""
+
+    message = "Not Found"
+
+
+class PreconditionFailed(TaskError):
+    message = "The task has changed: If-Match does not match its current ETag."
+
+
+class IdempotencyKeyReused(TaskError):
+    message = "This Idempotency-Key was already used with a different request body."
+
+
+class TooManyTasks(TaskError):
+    """The user already stores TASKS_PER_USER_MAX tasks (tasks.limits)."""
+
+    message = "You have as many tasks as one user may store; delete some before creating more."
