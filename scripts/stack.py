@@ -264,31 +264,37 @@ class Stack:
 TEMP_KINDS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 
 
+def mint_token(stack: Stack) -> str:
+    # The stack runs with DEBUG off (the production shape); this throwaway token is for you.
+    command = [sys.executable, "manage.py", "mint_token", "dev-user", "--minutes", "120"]
+    return subprocess.run(
+        [*command, "--outside-debug"],
+        cwd=REPO, env=stack.env(), capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+
+
 def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="todo-stack-"))
     secret = os.environ.get("BETTER_AUTH_SECRET") or "stack-dev-secret-" + "s" * 32
     stack = Stack(workdir, app_env={"BETTER_AUTH_SECRET": secret})
     print(f"stack: starting under {workdir} ...", flush=True)  # noqa: T201
-    stack.start()
-    token = subprocess.run(
-        [sys.executable, "manage.py", "mint_token", "dev-user", "--minutes", "120"],
-        cwd=REPO, env=stack.env(), capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
-    print(  # noqa: T201
-        f"\nstack: up at {stack.url}  (nginx -> gunicorn :{stack.app_ports[0]} and "
-        f":{stack.app_ports[1]} -> PostgreSQL :{stack.pg_port}, Redis :{stack.redis_port})\n"
-        f'  curl -H "Authorization: Bearer {token}" {stack.url}/api/dev-user/tasks\n'
-        "Ctrl-C stops everything.",
-        flush=True,
-    )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
+        stack.start()
+        token = mint_token(stack)
+        print(  # noqa: T201
+            f"\nstack: up at {stack.url}  (nginx -> gunicorn :{stack.app_ports[0]} and "
+            f":{stack.app_ports[1]} -> PostgreSQL :{stack.pg_port}, Redis :{stack.redis_port})\n"
+            f'  curl -H "Authorization: Bearer {token}" {stack.url}/api/dev-user/tasks\n'
+            "Ctrl-C stops everything.",
+            flush=True,
+        )
         while all(p.poll() is None for p in stack.processes.values()):
             time.sleep(1)
         print("stack: a process exited; stopping", file=sys.stderr)  # noqa: T201
     except (KeyboardInterrupt, SystemExit):
         pass
-    finally:
+    finally:  # whatever went wrong, leave no process behind
         stack.stop()
         shutil.rmtree(workdir, ignore_errors=True)
         print("stack: stopped", flush=True)  # noqa: T201

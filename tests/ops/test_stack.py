@@ -26,7 +26,7 @@ import pytest
 
 from scripts.stack import Stack, StackError, find_binary, http_ok, postgres_bin_dirs, wait_until
 from tests.authbridge.conftest import JwksServer, serve
-from tests.conftest import TEST_ISSUER, TestKeys, TokenFactory
+from tests.conftest import TEST_ISSUER, TEST_SECRET, TestKeys, TokenFactory
 from tests.ops.servers import require_binary, unavailable
 
 pytestmark = [
@@ -96,6 +96,7 @@ def stack(jwks: JwksServer) -> Iterator[Stack]:
     workdir = Path(tempfile.mkdtemp(prefix="todo-stack-test-"))
     app_env = {
         "BETTER_AUTH_JWKS_URL": jwks.url,
+        "BETTER_AUTH_SECRET": TEST_SECRET,  # for the token make stack prints
         "BETTER_AUTH_ISSUER": TEST_ISSUER,
         "BETTER_AUTH_AUDIENCE": TEST_ISSUER,
         "JWKS_CACHE_SECONDS": "300",
@@ -286,3 +287,11 @@ def test_jwks_is_fetched_about_once_for_the_whole_stack(stack: Stack, jwks: Jwks
     # (JWKS_CACHE_ALIAS), so within one cache lifetime (300 s) the stack fetches it about once:
     # a second fetch only when two cold workers race before the first one saved it.
     assert 1 <= jwks.requests <= 2
+
+
+def test_make_stack_prints_a_token_the_stack_accepts(stack: Stack) -> None:
+    # `make stack` prints a curl with this token; DEBUG is off in the stack, as in production.
+    from scripts.stack import mint_token
+
+    token = mint_token(stack)
+    assert call("GET", f"{stack.url}/api/me", token=token).status == 200
