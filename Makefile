@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 E2E_DIR := tests/e2e/better_auth
 
-.PHONY: help setup run test test-e2e test-browser demo openapi lint format bench bench-writes lock lock-upgrade check-locks superuser token clean
+.PHONY: help setup run test test-e2e test-browser demo openapi lint format bench bench-writes lock lock-upgrade check-locks superuser token clean stack test-stack
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -81,6 +81,12 @@ bench: setup ## HTTP figures: PostgreSQL, gunicorn, wrk (BENCH_ARGS=--quick: abo
 
 bench-writes: setup ## one task write: UPDATE ... RETURNING vs lock + update + read (DATABASE_URL's database)
 	PYTHONPATH=. $(BIN)/python bench/writes.py
+
+stack: setup ## nginx -> 2 gunicorn -> PostgreSQL + Redis on loopback (needs nginx, redis-server, postgresql); Ctrl-C stops
+	$(BIN)/python scripts/stack.py
+
+test-stack: setup ## only the stack fault test (kills and restarts parts of its own stack)
+	$(BIN)/python -m pytest -m stack $(PYTEST_ARGS)
 
 superuser: setup ## create an admin user for /admin/
 	$(BIN)/python manage.py migrate --no-input

@@ -3,8 +3,9 @@
 import multiprocessing
 import os
 
-# Binding and sizing come from the environment so one image fits every host.
-bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
+# Binding and sizing come from the environment so one image fits every host. Loopback by
+# default: the proxy (deploy/) is the only public entrance, gunicorn is not one.
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 # Worker model, chosen from `make bench` figures (docs/PERFORMANCE.md, "The server"):
 # - sync, not gthread: on 2 cores every request is CPU-bound Python, so threads only add GIL
 #   hand-offs; sync served health and list faster than gthread with 4 threads in every
@@ -29,3 +30,21 @@ accesslog = "-"
 errorlog = "-"
 # Access logs must never carry credentials: no Authorization header in the format.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+
+
+# Prometheus multiprocess mode (todo_project.metrics): every worker writes its samples to
+# PROMETHEUS_MULTIPROC_DIR; start each instance with an empty one, forget dead workers' gauges.
+def on_starting(server: object) -> None:
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+        for name in os.listdir(directory):
+            if name.endswith(".db"):
+                os.remove(os.path.join(directory, name))
+
+
+def child_exit(server: object, worker: object) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]

@@ -18,7 +18,7 @@ class MeOut(Schema):
 
 @router.get(
     "/me",
-    response={200: MeOut, 401: DetailOut, 503: DetailOut},
+    response={200: MeOut, 401: DetailOut, 429: DetailOut, 503: DetailOut},
     summary="The signed-in user, from the token's claims",
     operation_id="get_me",
     openapi_extra=response_headers(),

@@ -10,6 +10,7 @@ from ninja.security import HttpBearer
 
 from authbridge.config import get_verifier
 from authbridge.errors import AuthError, InvalidToken, KeysUnavailable, UserMismatch
+from authbridge.metrics import AUTH_REFUSALS
 from authbridge.verify import Identity
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ def quoted(value: str) -> str:
 
 
 def auth_error_response(request: HttpRequest, exc: AuthError) -> HttpResponse:
+    AUTH_REFUSALS.labels(exc.reason).inc()
     response = JsonResponse({"detail": exc.description}, status=exc.status)
     if isinstance(exc, InvalidToken):
         response["WWW-Authenticate"] = (
@@ -68,6 +70,7 @@ def auth_error_response(request: HttpRequest, exc: AuthError) -> HttpResponse:
 def no_credentials_response(
     request: HttpRequest, exc: AuthenticationError | type[AuthenticationError]
 ) -> HttpResponse:
+    AUTH_REFUSALS.labels("no_credentials").inc()
     response = JsonResponse({"detail": NO_CREDENTIALS}, status=HTTPStatus.UNAUTHORIZED)
     response["WWW-Authenticate"] = f"Bearer realm={quoted(REALM)}"
     return response

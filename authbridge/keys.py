@@ -14,6 +14,7 @@ from jwt.exceptions import PyJWTError
 
 from authbridge.errors import InvalidToken, KeysUnavailable
 from authbridge.fetch import fetch_json
+from authbridge.metrics import JWKS_FETCHES
 
 logger = logging.getLogger(__name__)
 
@@ -244,10 +245,12 @@ class FetchedJwks:
             keys = parse_jwks(document)
         except Exception as exc:  # any failure to fetch or parse (even RecursionError) is one
             self._failed_at = self._clock()  # backoff counts from the end of the failed fetch
+            JWKS_FETCHES.labels("error").inc()
             logger.warning("JWKS fetch from %s failed: %r", self.url, exc)
             return False
         self._keys, self._fetched_at, self._failed_at = keys, now, None
         self._generation += 1
+        JWKS_FETCHES.labels("ok").inc()
         logger.info("JWKS fetched from %s: kids=%s", self.url, [key.kid for key in keys])
         self._save_to_store(keys)
         return True

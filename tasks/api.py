@@ -10,7 +10,13 @@ from ninja import Header, NinjaAPI, Path, Query, Router, Status
 
 from authbridge.auth import BetterAuthBearer
 from tasks import services
-from tasks.errors import IdempotencyKeyReused, PreconditionFailed, TaskError, TaskNotFound
+from tasks.errors import (
+    IdempotencyKeyReused,
+    PreconditionFailed,
+    TaskError,
+    TaskNotFound,
+    TooManyTasks,
+)
 from tasks.models import IDEMPOTENCY_KEY_MAX_LENGTH, Task, TaskQuerySet
 from tasks.schemas import (
     ClearedOut,
@@ -51,6 +57,7 @@ TASK_ERROR_STATUS: dict[type[TaskError], HTTPStatus] = {
     TaskNotFound: HTTPStatus.NOT_FOUND,
     PreconditionFailed: HTTPStatus.PRECONDITION_FAILED,
     IdempotencyKeyReused: HTTPStatus.CONFLICT,
+    TooManyTasks: HTTPStatus.CONFLICT,
 }
 
 
@@ -68,7 +75,7 @@ def register_task_errors(api: NinjaAPI) -> None:
 
 def errors(*codes: int) -> dict[int, Any]:
     """OpenAPI error responses: the ones every route has plus ``codes``; all JSON ``detail``."""
-    every = (401, 403, 422, 503, *codes)
+    every = (401, 403, 422, 429, 503, *codes)
     return {code: ValidationErrorOut if code == 422 else DetailOut for code in sorted(every)}
 
 

@@ -22,3 +22,9 @@ class PreconditionFailed(TaskError):
 
 class IdempotencyKeyReused(TaskError):
     message = "This Idempotency-Key was already used with a different request body."
+
+
+class TooManyTasks(TaskError):
+    """The user already stores TASKS_PER_USER_MAX tasks (tasks.limits)."""
+
+    message = "You have as many tasks as one user may store; delete some before creating more."

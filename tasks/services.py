@@ -22,6 +22,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
+from tasks import limits
 from tasks.errors import IdempotencyKeyReused, PreconditionFailed, TaskNotFound
 from tasks.models import IDEMPOTENCY_WINDOW, IdempotencyRecord, Task, TaskQuerySet
 
@@ -189,6 +190,7 @@ def fingerprint(fields: Mapping[str, Any]) -> str:
 
 
 def _insert(*, user_id: str, fields: Mapping[str, Any]) -> Created:
+    limits.ensure_room_for_task(user_id)  # after any replay: a retried create still answers 201
     task = Task(user_id=user_id, **fields)
     task.save()
     return Created(task=task, etag=etag_for(task))

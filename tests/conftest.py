@@ -3,7 +3,7 @@
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import jwt
@@ -142,3 +142,15 @@ def auth_headers(make_token: TokenFactory, token_kind: str) -> Callable[..., dic
 def user_id() -> str:
     """A fresh user id, so hypothesis examples and parallel tests never share data."""
     return f"user-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(autouse=True)
+def generous_rate_limits(settings: Any) -> Iterator[None]:
+    """Suites that make many calls as one user are not about rate limits (tests/ops are)."""
+    from django.core.cache import cache
+
+    settings.RATE_LIMIT_READS = "100000/min"
+    settings.RATE_LIMIT_WRITES = "100000/min"
+    cache.clear()
+    yield
+    cache.clear()

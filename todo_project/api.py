@@ -8,6 +8,7 @@ from tasks.api import register_task_errors
 from tasks.api import router as tasks_router
 from todo_project import health
 from todo_project.errors import JsonObjectParser, register_error_handlers
+from todo_project.throttles import user_throttles
 
 api = NinjaAPI(
     title="Todo API",
@@ -16,6 +17,7 @@ api = NinjaAPI(
     urls_namespace="api",
     parser=JsonObjectParser(),
     auth=BetterAuthBearer(),
+    throttle=user_throttles(),  # per user; health and ready carry no token, so never throttled
 )
 api.add_router("/", health.router)
 api.add_router("/{user_id}/tasks", tasks_router)

@@ -6,6 +6,7 @@ keeps the secure default instead of silently turning it off.
 """
 
 import os
+import re
 from typing import TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
@@ -14,6 +15,8 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 _MISSING = object()
 N = TypeVar("N", int, float)
+# Ninja's throttle rates: "100/min", "5/10s", "1000/day".
+_RATE = re.compile(r"[1-9]\d*/([1-9]\d*)?(s|sec|m|min|h|hour|d|day)")
 
 
 def _raw(name: str) -> str | None:
@@ -71,3 +74,13 @@ def env_list(name: str, *, default: list[str] | None = None) -> list[str]:
     if value is None:
         return list(default or [])
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_rate(name: str, *, default: str) -> str:
+    """A rate limit in Ninja's ``"N/period"`` form (``100/min``, ``5/10s``)."""
+    value = _raw(name) or default
+    if not _RATE.fullmatch(value):
+        raise ImproperlyConfigured(
+            f"{name} must look like 100/min (periods: s, min, h, day), got {value!r}."
+        )
+    return value

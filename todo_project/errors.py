@@ -11,13 +11,15 @@ from http import HTTPStatus
 
 from django.core import signals
 from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
-from django.db import OperationalError
+from django.db import DatabaseError, OperationalError, connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from django.utils.log import log_response
 from django.views import defaults
 from ninja import NinjaAPI
 from ninja.parser import Parser
 from ninja.types import DictStrAny
+
+from todo_project import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -26,11 +28,49 @@ BAD_REQUEST = "The request could not be read."
 TOO_LARGE = "The request body is larger than 64 KiB."
 SERVER_ERROR = "Internal server error."
 DATABASE_UNAVAILABLE = "The database is unreachable."
+DATABASE_READ_ONLY = "The database is read-only for a moment (a failover is in progress)."
+DATABASE_TOO_SLOW = "The database took too long to answer."
 DATABASE_RETRY_AFTER_SECONDS = 5
+READ_ONLY_SQLSTATE = "25006"  # PostgreSQL: a write reached a standby or a read-only session
+QUERY_CANCELED_SQLSTATE = "57014"  # PostgreSQL: statement_timeout (DATABASE_STATEMENT_TIMEOUT_MS)
+METRIC_KINDS = {
+    DATABASE_UNAVAILABLE: "unavailable",
+    DATABASE_READ_ONLY: "read_only",
+    DATABASE_TOO_SLOW: "timeout",
+}
 
 
 def _detail(status: HTTPStatus, detail: str) -> JsonResponse:
     return JsonResponse({"detail": detail}, status=status)
+
+
+def sqlstate(exc: Exception) -> str | None:
+    """PostgreSQL's error code, from the psycopg error Django wrapped."""
+    code = getattr(exc.__cause__, "sqlstate", None)
+    return code if isinstance(code, str) else None
+
+
+def database_unavailable(exc: DatabaseError) -> HttpResponse | None:
+    """503 + Retry-After for a database that cannot serve now; ``None`` for any other error."""
+    code = sqlstate(exc)
+    if code == READ_ONLY_SQLSTATE:
+        logger.warning("database is read-only: %s", exc)
+        # Reconnect next time: after a failover the address may lead to the new primary.
+        if not connection.in_atomic_block:
+            connection.close()
+        detail = DATABASE_READ_ONLY
+    elif code == QUERY_CANCELED_SQLSTATE:
+        logger.warning("statement timeout: %s", exc)
+        detail = DATABASE_TOO_SLOW
+    elif isinstance(exc, OperationalError):
+        logger.warning("database unavailable: %s", exc)
+        detail = DATABASE_UNAVAILABLE
+    else:
+        return None
+    metrics.DATABASE_ERRORS.labels(METRIC_KINDS[detail]).inc()
+    response = _detail(HTTPStatus.SERVICE_UNAVAILABLE, detail)
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
 
 
 def error_response(exc: Exception) -> HttpResponse:
@@ -42,10 +82,7 @@ def error_response(exc: Exception) -> HttpResponse:
         return _detail(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, TOO_LARGE)
     if isinstance(exc, BadRequest | SuspiciousOperation | UnreadablePostError):
         return _detail(HTTPStatus.BAD_REQUEST, BAD_REQUEST)
-    if isinstance(exc, OperationalError):
-        logger.warning("database unavailable: %s", exc)
-        response = _detail(HTTPStatus.SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE)
-        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    if isinstance(exc, DatabaseError) and (response := database_unavailable(exc)):
         return response
     return _detail(HTTPStatus.INTERNAL_SERVER_ERROR, SERVER_ERROR)
 
@@ -74,7 +111,7 @@ class JsonObjectParser(Parser):
 
 
 def register_error_handlers(api: NinjaAPI) -> None:
-    """404, 413, 400 (unreadable body), 503 (database) and a JSON 500 for everything else."""
+    """404, 413, 400 (unreadable body), 503 (database down, read-only, slow) and a JSON 500."""
 
     def handle(request: HttpRequest, exc: Exception | type[Exception]) -> HttpResponse:
         # Ninja's signature allows an exception class; what arrives is always an instance.

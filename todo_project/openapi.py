@@ -24,10 +24,10 @@ HEADERS: dict[str, dict[str, Any]] = {
 def response_headers(
     by_status: Mapping[int, Sequence[str]] | None = None, *, authenticated: bool = True
 ) -> dict[str, Any]:
-    """``openapi_extra`` declaring ``by_status`` headers; authenticated routes add 401 and 503."""
+    """``openapi_extra`` declaring ``by_status`` headers; authenticated routes add 401, 429, 503."""
     declared = {**(by_status or {})}
     if authenticated:
-        declared |= {401: ["WWW-Authenticate"], 503: ["Retry-After"]}
+        declared |= {401: ["WWW-Authenticate"], 429: ["Retry-After"], 503: ["Retry-After"]}
     responses = {
         status: {"headers": {name: {**HEADERS[name], "required": True} for name in names}}
         for status, names in declared.items()

@@ -1,5 +1,6 @@
 """The only module that reads the environment (and ``.env``); see CONTRACT §3."""
 
+import logging
 from pathlib import Path
 
 import dj_database_url
@@ -7,7 +8,8 @@ import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
-from todo_project.env import env_bool, env_float, env_int, env_list, env_str
+from todo_project import logs
+from todo_project.env import env_bool, env_float, env_int, env_list, env_rate, env_str
 
 # Lets annotations such as ModelAdmin[Task] and QuerySet[Task] work at runtime.
 django_stubs_ext.monkeypatch()
@@ -34,15 +36,21 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "corsheaders",
+    "django_structlog",
     "ninja",
     "authbridge",
     "tasks",
 ]
 
 MIDDLEWARE = [
+    # First, so every response (redirects, 404s) carries X-Request-ID and gets its log line.
+    "todo_project.requestlog.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    # Before anything reads the Host (SecurityMiddleware does not for the exempt probe paths):
+    # probes come with the pod's or target's IP as Host.
+    "todo_project.health.ProbeMiddleware",
     # Django's session, auth and messages middleware, skipped under /api/ (admin only)
     "todo_project.middleware.SessionOutsideApi",
     "django.middleware.common.CommonMiddleware",
@@ -90,7 +98,40 @@ else:
     _db.setdefault("OPTIONS", {})["connect_timeout"] = env_int(
         "DATABASE_CONNECT_TIMEOUT", default=5, minimum=1
     )
+    # One heavy request must not hold a connection (and a worker) for long; 0 switches it off.
+    _timeout_ms = env_int("DATABASE_STATEMENT_TIMEOUT_MS", default=10_000, minimum=0)
+    _db["OPTIONS"]["options"] = (
+        _db["OPTIONS"].get("options", "") + f" -c statement_timeout={_timeout_ms}"
+    ).strip()
 DATABASES = {"default": _db}
+
+# --- shared cache (CONTRACT §3): Redis when REDIS_URL is set, else per-process memory -------
+# It holds the rate-limit counters; todo_project.cache fails open, so Redis down is no outage.
+REDIS_URL = env_str("REDIS_URL", default="")
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured("REDIS_URL must start with redis://, rediss:// or unix://.")
+CACHES = {
+    "default": {
+        "BACKEND": "todo_project.cache.FailOpenRedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", default="todo"),
+        # A hung Redis must cost a request milliseconds, not the gunicorn timeout.
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
+# --- rate limits per user (CONTRACT §3, §5): Ninja's "N/period" form ----------------------
+RATE_LIMIT_READS = env_rate("RATE_LIMIT_READS", default="600/min")
+RATE_LIMIT_WRITES = env_rate("RATE_LIMIT_WRITES", default="120/min")
+TASKS_PER_USER_MAX = env_int("TASKS_PER_USER_MAX", default=10_000, minimum=1)
+
+# --- metrics (todo_project.metrics): /metrics wants this bearer token, or a loopback client ---
+METRICS_TOKEN = env_str("METRICS_TOKEN", default="")
+_multiproc_dir = env_str("PROMETHEUS_MULTIPROC_DIR", default="")
+if _multiproc_dir and not Path(_multiproc_dir).is_dir():
+    raise ImproperlyConfigured("PROMETHEUS_MULTIPROC_DIR must name an existing directory.")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -124,7 +165,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
 # Load balancers probe over plain HTTP; a redirect would read as "down".
 SECURE_REDIRECT_EXEMPT = [r"^api/health$", r"^api/ready$"]
-if env_bool("DJANGO_BEHIND_PROXY", default=False):
+BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY", default=False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", default=0 if DEBUG else 31_536_000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
@@ -173,19 +215,29 @@ JWKS_TIMEOUT_SECONDS = env_float("JWKS_TIMEOUT_SECONDS", default=3.0, minimum=0.
 JWT_MAX_LIFETIME_SECONDS = env_int("JWT_MAX_LIFETIME_SECONDS", default=86_400, minimum=1)
 JWKS_CACHE_ALIAS = env_str("JWKS_CACHE_ALIAS", default="default")
 JWKS_PROXY_URL = env_str("JWKS_PROXY_URL", default="")
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# CACHES (above): Redis when REDIS_URL is set, so every worker and instance shares the JWKS.
 
 # --- benchmark: `make bench` alone turns on the bare floor route (todo_project/bench_floor.py) ---
 BENCH_FLOOR_ROUTE = env_bool("DJANGO_BENCH_FLOOR_ROUTE", default=False)
 
 # --- logging: refusals at INFO, key fetch failures at WARNING; never a token --------------
+# JSON lines in production, text in development; one line per request with its request id.
+LOG_FORMAT = env_str("DJANGO_LOG_FORMAT", default="text" if DEBUG else "json")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT must be json or text, got {LOG_FORMAT!r}.")
+logs.configure_structlog()
+DJANGO_STRUCTLOG_USER_ID_FIELD = None  # the user is the token's sub, added by requestlog
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False  # requestlog trusts X-Forwarded-For only from a proxy
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True  # requestlog checked its form first
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG  # one line per request: the finished one
+DJANGO_STRUCTLOG_STATUS_4XX_LOG_LEVEL = logging.INFO  # a 401 or 404 is the client's, not ours
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {"main": {"()": logs.formatter, "json": LOG_FORMAT == "json"}},
     "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {"class": "logging.StreamHandler", "formatter": "main"},
         # Django's default: a 500's traceback is mailed to ADMINS (when set) outside debug.
         "mail_admins": {
             "class": "django.utils.log.AdminEmailHandler",

@@ -43,7 +43,7 @@ def test_operation(schema: dict[str, Any], path: str, method: str) -> None:
     operation = schema["paths"][path][method]
     assert operation["operationId"] == operation_id
     assert set(operation["responses"]) - {"200", "201", "204"} == {
-        "401", "403", "422", "503", *extra_errors,
+        "401", "403", "422", "429", "503", *extra_errors,
     }  # fmt: skip
     assert operation["security"] == [{"BetterAuthBearer": []}]
     assert "tasks" in operation["tags"]
@@ -79,6 +79,7 @@ def test_response_headers_a_client_relies_on_are_declared(
 ) -> None:
     operation = schema["paths"][path][method]
     assert declared_headers(operation, "401") == {"WWW-Authenticate"}
+    assert declared_headers(operation, "429") == {"Retry-After"}
     assert declared_headers(operation, "503") == {"Retry-After"}
     success = {"201": {"ETag", "Location"}, "200": {"ETag"} if "{task_id}" in path else set()}
     for code, headers in success.items():
@@ -89,6 +90,7 @@ def test_response_headers_a_client_relies_on_are_declared(
 def test_me_and_ready_declare_their_headers(schema: dict[str, Any]) -> None:
     me = schema["paths"]["/api/me"]["get"]
     assert declared_headers(me, "401") == {"WWW-Authenticate"}
+    assert declared_headers(me, "429") == {"Retry-After"}
     assert declared_headers(me, "503") == {"Retry-After"}
     assert declared_headers(schema["paths"]["/api/ready"]["get"], "503") == {"Retry-After"}
 

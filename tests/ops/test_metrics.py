@@ -1,0 +1,95 @@
+"""Prometheus metrics: requests by route template and status, refusals, database errors; /metrics
+answers only a loopback client not behind the proxy, or the METRICS_TOKEN bearer."""
+
+from typing import Any
+
+import pytest
+from django.db import OperationalError
+from django.test import Client
+from prometheus_client import REGISTRY
+
+from tests.conftest import TokenFactory
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+@pytest.mark.django_db
+def test_requests_are_counted_by_route_template_and_status(
+    client: Client, make_token: TokenFactory
+) -> None:
+    labels = {"method": "GET", "route": "api/<user_id>/tasks", "status": "200"}
+    before = sample("http_request_duration_seconds_count", **labels)
+    for user in ("ann", "bob"):  # two paths, one route
+        client.get(f"/api/{user}/tasks", HTTP_AUTHORIZATION=f"Bearer {make_token(sub=user)}")
+    assert sample("http_request_duration_seconds_count", **labels) == before + 2
+    unmatched = {"method": "GET", "route": "unmatched", "status": "404"}
+    before = sample("http_request_duration_seconds_count", **unmatched)
+    client.get("/api/no/such/thing/at/all")
+    assert sample("http_request_duration_seconds_count", **unmatched) == before + 1
+
+
+def test_auth_refusals_are_counted_by_reason(client: Client) -> None:
+    before = sample("auth_refusals_total", reason="not_a_jwt")
+    missing = sample("auth_refusals_total", reason="no_credentials")
+    client.get("/api/me", HTTP_AUTHORIZATION="Bearer not-a-jwt")
+    client.get("/api/me")
+    assert sample("auth_refusals_total", reason="not_a_jwt") == before + 1
+    assert sample("auth_refusals_total", reason="no_credentials") == missing + 1
+
+
+@pytest.mark.django_db
+def test_a_failing_readiness_probe_is_not_a_request_error(client: Client) -> None:
+    from django.db import connection
+
+    def refuse(*args: Any) -> None:
+        raise OperationalError("connection refused")
+
+    before = sample("database_errors_total", kind="unavailable")
+    with connection.execute_wrapper(refuse):
+        assert client.get("/api/ready").status_code == 503
+    assert sample("database_errors_total", kind="unavailable") == before
+
+
+@pytest.mark.django_db
+def test_a_database_error_on_a_request_is_counted(client: Client, make_token: TokenFactory) -> None:
+    from django.db import connection
+
+    def refuse(*args: Any) -> None:
+        raise OperationalError("connection refused")
+
+    before = sample("database_errors_total", kind="unavailable")
+    with connection.execute_wrapper(refuse):
+        response = client.get(
+            "/api/ann/tasks", HTTP_AUTHORIZATION=f"Bearer {make_token(sub='ann')}"
+        )
+    assert response.status_code == 503
+    assert sample("database_errors_total", kind="unavailable") == before + 1
+
+
+@pytest.mark.parametrize(
+    ("token", "headers", "status"),
+    [
+        pytest.param("", {}, 200, id="loopback"),
+        pytest.param("", {"REMOTE_ADDR": "10.0.0.7"}, 404, id="another-host"),
+        pytest.param("", {"HTTP_X_FORWARDED_FOR": "198.51.100.1"}, 404, id="through-the-proxy"),
+        pytest.param("scrape-secret", {}, 404, id="token-required"),
+        pytest.param("scrape-secret", {"HTTP_AUTHORIZATION": "Bearer wrong"}, 404, id="bad-token"),
+        pytest.param(
+            "scrape-secret",
+            {"HTTP_AUTHORIZATION": "Bearer scrape-secret", "REMOTE_ADDR": "10.0.0.7"},
+            200,
+            id="token-from-anywhere",
+        ),
+    ],
+)
+def test_metrics_are_not_public(
+    client: Client, settings: Any, token: str, headers: dict[str, Any], status: int
+) -> None:
+    settings.METRICS_TOKEN = token
+    response = client.get("/metrics", **headers)
+    assert response.status_code == status
+    if status == 200:
+        assert b"http_request_duration_seconds_bucket" in response.content
+        assert b"auth_refusals_total" in response.content

@@ -1,0 +1,91 @@
+"""Per-user rate limits (RATE_LIMIT_READS / RATE_LIMIT_WRITES): 429 + Retry-After + detail."""
+
+import hashlib
+import time
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from tests.conftest import TokenFactory
+from tests.ops.servers import RedisServer
+from todo_project.throttles import PerUserThrottle
+
+pytestmark = pytest.mark.django_db
+
+
+def create(client: Client, user: str, token: str) -> Any:
+    return client.post(
+        f"/api/{user}/tasks",
+        {"title": "x"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """10 s into a minute window, so the whole test runs in one window (no timed assertion)."""
+    monkeypatch.setattr(PerUserThrottle, "timer", staticmethod(lambda: 1_000_020.0 + 10))
+
+
+@pytest.mark.usefixtures("frozen_clock")
+def test_writes_past_the_limit_answer_429_with_retry_after(
+    client: Client, make_token: TokenFactory, settings: Any
+) -> None:
+    settings.RATE_LIMIT_WRITES = "3/min"
+    token = make_token(sub="ann")
+    assert [create(client, "ann", token).status_code for _ in range(3)] == [201, 201, 201]
+    refused = create(client, "ann", token)
+    assert refused.status_code == 429
+    assert refused.json() == {"detail": "Too many requests."}
+    assert refused["Retry-After"] == "50"  # the window ends 50 s later
+    # Reads have their own budget: a user who may not write can still see their tasks.
+    listed = client.get("/api/ann/tasks", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert listed.status_code == 200
+    assert listed.json()["count"] == 3
+
+
+@pytest.mark.usefixtures("frozen_clock")
+def test_the_limit_follows_the_user_not_the_token(
+    client: Client, make_token: TokenFactory, settings: Any
+) -> None:
+    settings.RATE_LIMIT_WRITES = "2/min"
+    now = int(time.time())
+    # Fresh tokens (new iat/exp) must not buy a fresh budget.
+    tokens = [make_token(sub="ann", iat=now - n, exp=now + 900 - n) for n in range(3)]
+    assert len(set(tokens)) == 3
+    assert [create(client, "ann", t).status_code for t in tokens] == [201, 201, 429]
+    assert create(client, "bob", make_token(sub="bob")).status_code == 201
+
+
+@pytest.mark.usefixtures("frozen_clock")
+def test_reads_past_the_limit_answer_429(
+    client: Client, make_token: TokenFactory, settings: Any
+) -> None:
+    settings.RATE_LIMIT_READS = "2/min"
+    headers: dict[str, Any] = {"HTTP_AUTHORIZATION": f"Bearer {make_token(sub='ann')}"}
+    codes = [client.get("/api/ann/tasks", **headers).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    assert client.get("/api/me", **headers).status_code == 429  # every authenticated read
+    assert create(client, "ann", make_token(sub="ann")).status_code == 201
+
+
+def test_probes_are_never_throttled(client: Client, settings: Any) -> None:
+    settings.RATE_LIMIT_READS = "1/min"
+    assert [client.get("/api/health").status_code for _ in range(3)] == [200, 200, 200]
+
+
+@pytest.mark.usefixtures("frozen_clock")
+def test_limits_count_in_redis(
+    redis_cache: RedisServer, client: Client, make_token: TokenFactory, settings: Any
+) -> None:
+    settings.RATE_LIMIT_WRITES = "2/min"
+    token = make_token(sub="ann")
+    assert [create(client, "ann", token).status_code for _ in range(3)] == [201, 201, 429]
+    # Another process (a new backend object) sees the same counter.
+    from django.core.cache import caches
+
+    other = caches.create_connection("default")
+    user = hashlib.sha256(b"ann").hexdigest()[:32]
+    assert other.get(f"throttle:writes:{user}:{1_000_030 // 60}") == 3

@@ -1,0 +1,50 @@
+"""Logging: one JSON object per line in production, readable text in development (structlog).
+
+Every line, ours or a library's, carries the request's context (request id...) because the
+formatter merges structlog's context variables into plain ``logging`` records too.
+"""
+
+import logging
+from typing import Any
+
+import structlog
+
+SHARED_PROCESSORS: list[Any] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+    structlog.stdlib.add_logger_name,
+    structlog.stdlib.add_log_level,
+]
+
+
+def configure_structlog() -> None:
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *SHARED_PROCESSORS,
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.processors.StackInfoRenderer(),
+            structlog.processors.format_exc_info,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+
+
+def formatter(*, json: bool) -> logging.Formatter:
+    """The formatter for every handler: JSON lines, or aligned text for a terminal."""
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if json
+        else structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
+    )
+    processors = [structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer]
+    if json:
+        processors.insert(1, structlog.processors.dict_tracebacks)
+    return structlog.stdlib.ProcessorFormatter(
+        processors=processors, foreign_pre_chain=SHARED_PROCESSORS
+    )

@@ -1,0 +1,78 @@
+"""Per-user rate limits for Ninja's throttling: one counter per user and window, in the cache.
+
+Keyed on the token's user id, not ``str(request.auth)`` (Ninja's AuthRateThrottle), which holds
+``iat``/``exp`` and so gives every token its own bucket. Counting is one atomic ``incr`` in the
+shared cache, so every worker and instance sees the same count; Ninja's read-modify-write history
+would lose increments between concurrent workers. The limit is read from settings per request.
+"""
+
+import hashlib
+import logging
+import threading
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+from ninja.throttling import BaseThrottle, SimpleRateThrottle
+
+logger = logging.getLogger(__name__)
+
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+class PerUserThrottle(SimpleRateThrottle):
+    """A fixed window of ``settings.<setting>`` requests per user, for the methods it counts."""
+
+    timer = staticmethod(time.time)
+
+    def __init__(self, *, scope: str, setting: str, reads: bool) -> None:
+        self.scope = scope
+        self.setting = setting
+        self.reads = reads
+        self._wait = threading.local()  # one instance serves every thread of the worker
+        super().__init__(rate=getattr(settings, setting))
+
+    def counts(self, request: HttpRequest) -> bool:
+        return (request.method in READ_METHODS) == self.reads
+
+    def get_cache_key(self, request: HttpRequest) -> str | None:
+        identity = getattr(request, "auth", None)
+        if identity is None or not self.counts(request):
+            return None
+        # Hashed: user ids are the client's strings, cache keys must stay short and clean.
+        user = hashlib.sha256(str(identity.user_id).encode()).hexdigest()[:32]
+        return f"throttle:{self.scope}:{user}"
+
+    def allow_request(self, request: HttpRequest) -> bool:
+        self._wait.seconds = None
+        key = self.get_cache_key(request)
+        if key is None:
+            return True
+        limit, period = self.parse_rate(getattr(settings, self.setting))
+        if limit is None or period is None:  # settings.py always sets a rate
+            return True
+        now = self.timer()
+        window = int(now // period)
+        counter = f"{key}:{window}"
+        try:
+            cache.add(counter, 0, timeout=period + 1)
+            count = cache.incr(counter)
+        except ValueError:  # the cache is unavailable (logged there) or the key just expired
+            return True
+        if count <= limit:
+            return True
+        self._wait.seconds = (window + 1) * period - now
+        return False
+
+    def wait(self) -> float | None:
+        seconds: float | None = getattr(self._wait, "seconds", None)
+        return seconds
+
+
+def user_throttles() -> list[BaseThrottle]:
+    """Reads and writes are limited separately, so a polling tab cannot block saving."""
+    return [
+        PerUserThrottle(scope="reads", setting="RATE_LIMIT_READS", reads=True),
+        PerUserThrottle(scope="writes", setting="RATE_LIMIT_WRITES", reads=False),
+    ]
