@@ -25,6 +25,11 @@ export function describe({ response, error }: Failure): {
       };
     case 404:
       return { message: "This task no longer exists.", fields: {} };
+    case 429:
+      return {
+        message: `Too many requests. Try again in ${retryAfterSeconds(response)} seconds.`,
+        fields: {},
+      };
     case 503:
       return {
         message: `The service is busy. Try again in ${retryAfterSeconds(response)} seconds.`,

@@ -5,7 +5,8 @@
 //
 // Token policy: the JWT from `authClient.token()` is reused until shortly before its `exp`.
 // A 401 drops it and retries once with a fresh one; a second 401 sends the user to sign in.
-// A 503 is "try again": Retry-After is honoured (bounded), and it never signs anyone out.
+// A 503 (or a 429 rate limit) is "try again": Retry-After is honoured (bounded), and it never
+// signs anyone out.
 import createClient from "openapi-fetch";
 import type { components, operations, paths } from "./api-types";
 import { authClient } from "./auth-client";
@@ -21,7 +22,7 @@ export type Ordering = NonNullable<TaskQuery["ordering"]>;
 const REFRESH_BEFORE_EXPIRY_MS = 60_000;
 const RETRY_AFTER_DEFAULT_S = 5;
 const RETRY_AFTER_MAX_S = 30;
-const RETRIES_ON_503 = 2;
+const RETRIES_WHEN_BUSY = 2; // after a 503 or a 429
 
 /** The session is gone: the user is being sent to the sign-in page. */
 export class SignedOut extends Error {}
@@ -90,7 +91,8 @@ async function authorizedFetch(request: Request): Promise<Response> {
     if (response.status === 401) throw signOutLocally();
   }
   // Every write the UI makes is safe to repeat (Idempotency-Key, If-Match, explicit values).
-  for (let retry = 0; response.status === 503 && retry < RETRIES_ON_503; retry++) {
+  const busy = (status: number) => status === 503 || status === 429;
+  for (let retry = 0; busy(response.status) && retry < RETRIES_WHEN_BUSY; retry++) {
     await sleep(retryAfterSeconds(response) * 1000);
     response = await send();
   }
