@@ -25,6 +25,8 @@ import pytest
 from django.conf import settings
 from psycopg import sql
 
+from tests.node import npm_ci
+
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,19 +55,6 @@ def require_tools() -> str:
         pytest.skip(message)
     assert chromium is not None
     return chromium
-
-
-def npm_ci(project: Path) -> None:
-    """`npm ci` only when the lockfile is newer than the installed tree."""
-    installed = project / "node_modules" / ".package-lock.json"
-    lock = project / "package-lock.json"
-    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
-        subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=project,
-            check=True,
-            timeout=900,
-        )
 
 
 def build_inputs_digest() -> str:

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from tests.node import npm_ci
+
 NODE_PROJECT = Path(__file__).parent / "better_auth"
 START_TIMEOUT_SECONDS = 30
 E2E_SECRET = secrets.token_urlsafe(40)
@@ -37,15 +39,7 @@ def node_project() -> Path:
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    installed = NODE_PROJECT / "node_modules" / ".package-lock.json"
-    lock = NODE_PROJECT / "package-lock.json"
-    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
-        subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=NODE_PROJECT,
-            check=True,
-            timeout=600,
-        )
+    npm_ci(NODE_PROJECT)
     return NODE_PROJECT
 
 
