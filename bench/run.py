@@ -42,6 +42,7 @@ PG_BIN = Path(os.environ.get("BENCH_PG_BIN", "/usr/lib/postgresql/15/bin"))
 USER_PREFIX = "bench-user-"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 KID = "bench-ed25519"
+ISSUER = "http://127.0.0.1:3000"  # iss and aud of every token; no server behind it
 NEW_TASK = '{"title": "bench", "priority": "high"}'
 
 
@@ -153,7 +154,10 @@ class Keys:
 
     def token(self, user_id: str, alg: str) -> str:
         now = int(time.time())
-        claims = {"sub": user_id, "iat": now, "exp": now + 3 * 3600, "email": f"{user_id}@b.test"}
+        claims = {
+            "sub": user_id, "iat": now, "exp": now + 3 * 3600, "email": f"{user_id}@b.test",
+            "iss": ISSUER, "aud": ISSUER,
+        }  # fmt: skip
         if alg == "HS256":
             return jwt.encode(claims, self.secret, algorithm="HS256")
         return jwt.encode(claims, self.signing_key, algorithm="EdDSA", headers={"kid": KID})
@@ -417,13 +421,15 @@ def server_env(keys: Keys, database_url: str) -> dict[str, str]:
         **os.environ,
         "DJANGO_ENV_FILE": "/dev/null",
         "DJANGO_DEBUG": "0",
-        "DJANGO_LOG_LEVEL": "WARNING",
+        "DJANGO_LOG_LEVEL": "INFO",  # as in production: one log line per request
         "DJANGO_SECRET_KEY": secrets.token_hex(32),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DJANGO_SECURE_SSL_REDIRECT": "0",
         "DJANGO_BENCH_FLOOR_ROUTE": "1",
         "BETTER_AUTH_SECRET": keys.secret,
         "BETTER_AUTH_JWKS": keys.jwks(),
+        "BETTER_AUTH_ISSUER": ISSUER,
+        "BETTER_AUTH_AUDIENCE": ISSUER,
         "DATABASE_URL": database_url,
     }
 
