@@ -15,6 +15,7 @@ from jwt.algorithms import OKPAlgorithm
 
 from authbridge.errors import AuthError, InvalidToken
 from authbridge.keys import KeySource
+from authbridge.tokencache import Entry, VerifiedTokens
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +143,12 @@ def identity_from(claims: Mapping[str, Any]) -> Identity:
 
 
 class Verifier:
-    """Checks, in order: size, shape, alg allowlist, header, key from the right source, claims."""
+    """Checks, in order: size, shape, alg allowlist, header, key from the right source, claims.
+
+    A token verified before is answered from a bounded cache (authbridge.tokencache) until its
+    exp, while the JWKS key that verified it is still current (``VerifiedTokens(max_entries=0)``
+    turns it off).
+    """
 
     def __init__(
         self,
@@ -153,39 +159,71 @@ class Verifier:
         audiences: Sequence[str],
         leeway_seconds: int,
         max_lifetime_seconds: int = 86_400,
+        verified_tokens: VerifiedTokens | None = None,
     ) -> None:
         self._jwks, self._secrets = jwks, tuple(secrets)
         self._issuer, self._audiences = issuer, tuple(audiences)
         self._leeway, self._max_lifetime = leeway_seconds, max_lifetime_seconds
+        # Secrets, issuer and audiences are fixed for this Verifier (a settings change builds a
+        # new one, with an empty cache); JWKS keys are not, so an entry names its key.
+        self._verified = verified_tokens if verified_tokens is not None else VerifiedTokens()
 
     def verify(self, raw: str) -> Identity:
+        cached = self._verified.get(raw)
+        current_key = None
+        if cached is not None:
+            current_key = self._current_key(raw, cached)
+            if current_key is cached.key:
+                return cached.identity
+            self._verified.discard(raw)  # the JWKS changed: verify again, with the current key
         header = read_header(raw)
         alg, kid = header["alg"], header.get("kid")
         try:
-            claims = self._verified_claims(raw, alg=alg, kid=kid)
+            claims, key = self._verified_claims(raw, alg=alg, kid=kid, key=current_key)
             check_lifetime(claims, max_seconds=self._max_lifetime, leeway=self._leeway)
             check_issuer_and_audience(claims, issuer=self._issuer, audiences=self._audiences)
-            return identity_from(claims)
+            identity = identity_from(claims)
         except AuthError as error:
             error.alg, error.kid = alg, kid
             raise
+        self._verified.put(raw, identity, alg=alg, kid=kid, key=key, max_age=self._max_lifetime)
+        return identity
 
-    def _verified_claims(self, raw: str, *, alg: str, kid: str | None) -> dict[str, Any]:
+    def _current_key(self, raw: str, entry: Entry) -> Any:
+        """The key the key source gives now for this token (None for HMAC), asked as a full
+        verification would ask, so a removed key is refused (401) or an unreachable JWKS
+        answered (503) exactly as without the cache. A HMAC token's secrets never change.
+        """
+        if entry.key is None or self._jwks is None:
+            return None
+        try:
+            return self._jwks.key_for(kid=entry.kid, alg=entry.alg)
+        except AuthError as error:
+            self._verified.discard(raw)
+            error.alg, error.kid = entry.alg, entry.kid
+            raise
+
+    def _verified_claims(
+        self, raw: str, *, alg: str, kid: str | None, key: Any = None
+    ) -> tuple[dict[str, Any], Any]:
+        """The claims, and the JwksKey that verified them (None for HMAC); ``key``: already
+        looked up for this token."""
         if alg in HMAC_ALGS:
             if not self._secrets:
                 raise InvalidToken("HMAC tokens are not accepted here.", reason="no_secret")
             for secret in self._secrets[:-1]:
                 try:
-                    return self._decode(raw, secret, alg)
+                    return self._decode(raw, secret, alg), None
                 except InvalidToken as error:
                     if error.reason != "bad_signature":
                         raise  # right secret, bad claims: no other secret will do better
-            return self._decode(raw, self._secrets[-1], alg)
+            return self._decode(raw, self._secrets[-1], alg), None
         if self._jwks is None:
             raise InvalidToken("Asymmetric tokens are not accepted here.", reason="no_jwks")
         if not (self._issuer and self._audiences):  # the check authbridge.E006 stops this earlier
             raise InvalidToken("No expected issuer and audience.", reason="no_issuer_audience")
-        return self._decode(raw, self._jwks.key_for(kid=kid, alg=alg).jwk.key, alg)
+        key = key or self._jwks.key_for(kid=kid, alg=alg)
+        return self._decode(raw, key.jwk.key, alg), key
 
     def _decode(self, raw: str, key: Any, alg: str) -> dict[str, Any]:
         try:
