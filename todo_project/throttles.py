@@ -3,7 +3,9 @@
 Keyed on the token's user id, not ``str(request.auth)`` (Ninja's AuthRateThrottle), which holds
 ``iat``/``exp`` and so gives every token its own bucket. Counting is one atomic ``incr`` in the
 shared cache, so every worker and instance sees the same count; Ninja's read-modify-write history
-would lose increments between concurrent workers. The limit is read from settings per request.
+would lose increments between concurrent workers (``add`` creates the window's counter once: a
+worker that loses the race to create it counts with ``incr``). The limit is read from settings
+per request.
 """
 
 import hashlib
@@ -56,10 +58,12 @@ class PerUserThrottle(SimpleRateThrottle):
         window = int(now // period)
         counter = f"{key}:{window}"
         try:
-            cache.add(counter, 0, timeout=period + 1)
-            count = cache.incr(counter)
-        except ValueError:  # the cache is unavailable (logged there) or the key just expired
-            return True
+            count = cache.incr(counter)  # the window's counter exists but for its first request
+        except ValueError:  # no counter yet (or the cache is unavailable, logged there)
+            try:
+                count = 1 if cache.add(counter, 1, timeout=period + 1) else cache.incr(counter)
+            except ValueError:  # unavailable, or the key just expired
+                return True
         if count <= limit:
             return True
         self._wait.seconds = (window + 1) * period - now

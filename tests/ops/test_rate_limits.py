@@ -89,3 +89,36 @@ def test_limits_count_in_redis(
     other = caches.create_connection("default")
     user = hashlib.sha256(b"ann").hexdigest()[:32]
     assert other.get(f"throttle:writes:{user}:{1_000_030 // 60}") == 3
+
+
+class RacedCache:
+    """Another worker creates the window's counter between our ``incr`` and our ``add``."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.calls: list[str] = []
+
+    def incr(self, key: str) -> int:
+        self.calls.append("incr")
+        if key not in self.counts:
+            self.counts[key] = 1  # the other worker's add lands now
+            raise ValueError(key)
+        self.counts[key] += 1
+        return self.counts[key]
+
+    def add(self, key: str, value: int, timeout: int) -> bool:
+        self.calls.append("add")
+        return False
+
+
+@pytest.mark.usefixtures("frozen_clock")
+def test_a_worker_that_loses_the_race_to_create_the_counter_still_counts(
+    monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    raced = RacedCache()
+    monkeypatch.setattr("todo_project.throttles.cache", raced)
+    settings.RATE_LIMIT_WRITES = "1/min"
+    throttle = PerUserThrottle(scope="writes", setting="RATE_LIMIT_WRITES", reads=False)
+    request = type("Request", (), {"method": "POST", "auth": type("I", (), {"user_id": "ann"})})()
+    assert throttle.allow_request(request) is False  # the other worker's request was the 1st
+    assert raced.calls == ["incr", "add", "incr"]
