@@ -16,6 +16,7 @@ from django.dispatch import receiver
 
 from authbridge.fetch import fetch_json
 from authbridge.keys import FetchedJwks, KeySource, PinnedJwks, parse_jwks
+from authbridge.tokencache import VerifiedTokens
 from authbridge.verify import Verifier
 
 logger = logging.getLogger(__name__)
@@ -105,6 +106,18 @@ class AuthConfig:
             proxy_url=source.JWKS_PROXY_URL,
         )
 
+    def verifier(self, verified_tokens: VerifiedTokens | None = None) -> Verifier:
+        """A Verifier for this configuration (its own key source and verified-token cache)."""
+        return Verifier(
+            jwks=self.key_source(),
+            secrets=self.secrets,
+            issuer=self.issuer,
+            audiences=self.audiences,
+            leeway_seconds=self.leeway_seconds,
+            max_lifetime_seconds=self.max_lifetime_seconds,
+            verified_tokens=verified_tokens,
+        )
+
     def key_source(self) -> KeySource | None:
         """Pinned keys win over fetching: an operator who pins keys wants no HTTP."""
         if self.pinned_jwks:
@@ -130,15 +143,7 @@ def get_config() -> AuthConfig:
 @lru_cache(maxsize=1)
 def get_verifier() -> Verifier:
     """Built on first use (never at import), shared by the process's threads with its JWKS cache."""
-    config = get_config()
-    return Verifier(
-        jwks=config.key_source(),
-        secrets=config.secrets,
-        issuer=config.issuer,
-        audiences=config.audiences,
-        leeway_seconds=config.leeway_seconds,
-        max_lifetime_seconds=config.max_lifetime_seconds,
-    )
+    return get_config().verifier()
 
 
 @receiver(setting_changed)

@@ -37,7 +37,6 @@ def main() -> None:
 
     from authbridge.config import get_config, get_verifier
     from authbridge.tokencache import VerifiedTokens
-    from authbridge.verify import Verifier
 
     now = int(time.time())
     claims = {"sub": "bench-user", "iat": now, "exp": now + 3600, "email": "b@example.com"}
@@ -45,17 +44,9 @@ def main() -> None:
     tokens = {"HS256": jwt.encode(claims, settings.BETTER_AUTH_SECRET, algorithm="HS256")}
     for alg, key in signing.items():
         tokens[alg] = jwt.encode(claims, key, algorithm=alg, headers={"kid": alg})
-    config = get_config()
     verifiers = {
-        "first time": Verifier(
-            jwks=config.key_source(),
-            secrets=config.secrets,
-            issuer=config.issuer,
-            audiences=config.audiences,
-            leeway_seconds=config.leeway_seconds,
-            max_lifetime_seconds=config.max_lifetime_seconds,
-            verified_tokens=VerifiedTokens(max_entries=0),  # every call verifies in full
-        ),
+        # max_entries=0: every call verifies in full
+        "first time": get_config().verifier(VerifiedTokens(max_entries=0)),
         "again (cached)": get_verifier(),
     }
     for label, verifier in verifiers.items():
