@@ -3,6 +3,7 @@
 import hashlib
 import json
 import logging
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -67,8 +68,20 @@ class CachedJwksStore:
         entry = {"document": dict(document), "fetched_at": time.time()}
         try:
             caches[self.alias].set(self.key, entry, timeout=None)
+            caches[self.alias].delete(f"{self.key}:fetching")  # the claimed fetch is done
         except Exception as exc:  # the keys still serve this process
             logger.warning("JWKS cache %r unwritable: %r", self.alias, exc)
+
+    def claim(self, seconds: float) -> bool:
+        """True unless another process claimed a fetch in the last ``seconds`` (cache.add)."""
+        try:
+            cache = caches[self.alias]
+            claimed = cache.add(f"{self.key}:fetching", 1, math.ceil(seconds))
+        except Exception as exc:  # no cache, no coordination: fetch
+            logger.warning("JWKS cache %r unwritable: %r", self.alias, exc)
+            return True
+        # A fail-open cache (todo_project.cache) answers False while Redis is down: fetch then.
+        return bool(claimed) or not getattr(cache, "is_available", True)
 
 
 @dataclass(frozen=True, slots=True)

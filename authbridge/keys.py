@@ -29,6 +29,7 @@ KEY_TYPE_FOR_ALG: dict[str, tuple[str, str | None]] = {
 }
 ED25519_NAMES = frozenset({"EdDSA", "Ed25519"})
 FAILED_FETCH_BACKOFF_SECONDS = 5.0
+STORE_POLL_SECONDS = 0.05  # how often a cold process looks for the keys another one fetches
 MAX_JWKS_KEYS = 32  # keys taken from one document; later ones are ignored
 MIN_RSA_BITS = 2048
 PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
@@ -70,6 +71,8 @@ class JwksStore(Protocol):
     def load(self) -> tuple[Mapping[str, Any], float] | None: ...  # (document, age in seconds)
 
     def save(self, document: Mapping[str, Any]) -> None: ...
+
+    def claim(self, seconds: float) -> bool: ...  # True: no other process is fetching right now
 
 
 class JwksError(ValueError):
@@ -159,6 +162,7 @@ class FetchedJwks:
         fetch: Fetch = fetch_json,
         clock: Callable[[], float] = time.monotonic,
         store: JwksStore | None = None,
+        sleep: Callable[[float], None] = time.sleep,
         ttl: float,
         cooldown: float,
         timeout: float,
@@ -166,7 +170,7 @@ class FetchedJwks:
         failure_backoff: float = FAILED_FETCH_BACKOFF_SECONDS,
     ) -> None:
         self.url = url
-        self._fetch, self._clock, self._store = fetch, clock, store
+        self._fetch, self._clock, self._store, self._sleep = fetch, clock, store, sleep
         self._ttl, self._cooldown, self._backoff = ttl, cooldown, failure_backoff
         self._timeout, self._max_bytes = timeout, max_bytes
         self._keys: tuple[JwksKey, ...] = ()
@@ -202,8 +206,15 @@ class FetchedJwks:
             now = self._clock()
             if self._is_fresh(now):
                 return self._keys  # fetched by the thread we waited for
-            if not self._keys and self._load_from_store(now) and self._is_fresh(now):
-                return self._keys  # a recycled worker: another process fetched them lately
+            if self._load_from_store(now) and self._is_fresh(now):
+                return self._keys  # another process fetched them lately (a new worker too)
+            # Another process is fetching: one fetch for every process that shares the store.
+            if (
+                self._backoff_left() == 0
+                and not self._claim_fetch()
+                and (self._keys or self._wait_for_store())
+            ):
+                return self._keys
             if not self._fetch_now(now) and not self._keys:
                 raise unavailable("jwks_unavailable", retry_after=self._backoff_left())
             return self._keys  # stale keys beat no keys while Better Auth is unreachable
@@ -260,6 +271,9 @@ class FetchedJwks:
         if stored is None:
             return False
         document, age = stored
+        stored_at = now - max(0.0, age)
+        if self._fetched_at is not None and stored_at <= self._fetched_at:
+            return False  # not newer than the keys this process has
         try:
             keys = parse_jwks(document)
         except Exception as exc:  # a bad cache entry is no cache entry
@@ -268,6 +282,17 @@ class FetchedJwks:
         self._keys, self._fetched_at = keys, now - max(0.0, age)
         logger.info("JWKS for %s taken from the cache, %.0f s old", self.url, age)
         return True
+
+    def _claim_fetch(self) -> bool:
+        return self._store is None or self._store.claim(self._timeout)
+
+    def _wait_for_store(self) -> bool:
+        """A cold process waits (at most the fetch timeout) for the fetch another one claimed."""
+        for _ in range(math.ceil(self._timeout / STORE_POLL_SECONDS)):
+            self._sleep(STORE_POLL_SECONDS)
+            if self._load_from_store(self._clock()) and self._is_fresh(self._clock()):
+                return True
+        return False
 
     def _save_to_store(self, keys: Sequence[JwksKey]) -> None:
         if self._store is not None:

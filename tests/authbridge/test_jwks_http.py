@@ -384,6 +384,16 @@ def test_the_cache_holds_public_keys_and_the_fetch_time_only(
     assert entry["document"] == {"keys": [public]}
 
 
+def test_one_process_at_a_time_may_claim_the_fetch(settings: Any) -> None:
+    store = CachedJwksStore(settings.JWKS_CACHE_ALIAS, "http://jwks.test/api/auth/jwks")
+    other_process = CachedJwksStore(settings.JWKS_CACHE_ALIAS, "http://jwks.test/api/auth/jwks")
+    assert store.claim(3) is True
+    assert other_process.claim(3) is False
+    assert CachedJwksStore(settings.JWKS_CACHE_ALIAS, "http://other.test/jwks").claim(3) is True
+    store.save({"keys": []})  # the claimed fetch landed: the next one may be claimed
+    assert other_process.claim(3) is True
+
+
 def test_a_cache_that_is_down_is_no_cache(
     client: Client, make_token: Any, settings: Any, use_jwks_server: JwksServer
 ) -> None:

@@ -528,6 +528,8 @@ class MemoryStore:
     def __init__(self) -> None:
         self.entry: tuple[Mapping[str, Any], float] | None = None
         self.saved: list[Mapping[str, Any]] = []
+        self.claims: list[float] = []
+        self.claimable = True  # False: another process is fetching
 
     def load(self) -> tuple[Mapping[str, Any], float] | None:
         return self.entry
@@ -535,6 +537,10 @@ class MemoryStore:
     def save(self, document: Mapping[str, Any]) -> None:
         self.saved.append(document)
         self.entry = (document, 0.0)
+
+    def claim(self, seconds: float) -> bool:
+        self.claims.append(seconds)
+        return self.claimable
 
 
 def stored_source(fetch: FakeFetch, clock: FakeClock, store: MemoryStore) -> FetchedJwks:
@@ -588,3 +594,64 @@ def test_an_unusable_stored_entry_is_no_entry(
     store.entry = entry
     assert stored_source(fetch, clock, store).key_for(kid="test-eddsa", alg="EdDSA")
     assert len(fetch.calls) == 1
+
+
+def test_a_process_past_its_ttl_takes_newer_stored_keys_instead_of_fetching(
+    fetch: FakeFetch, clock: FakeClock, keys: TestKeys
+) -> None:
+    store = MemoryStore()
+    source = stored_source(fetch, clock, store)
+    source.key_for(kid="test-eddsa", alg="EdDSA")
+    clock.now += 301  # this process's keys are past the TTL...
+    store.entry = (keys.jwks(("EdDSA",)), 1.0)  # ...and another process fetched a second ago
+    assert source.key_for(kid="test-eddsa", alg="EdDSA").kid == "test-eddsa"
+    assert len(fetch.calls) == 1  # only this process's first fetch
+
+
+def test_a_cold_process_waits_for_the_fetch_another_one_claimed(
+    fetch: FakeFetch, clock: FakeClock, keys: TestKeys
+) -> None:
+    store = MemoryStore()
+    store.claimable = False
+    naps: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the other process saves while this one waits
+        naps.append(seconds)
+        clock.now += seconds
+        if len(naps) == 3:
+            store.entry = (keys.jwks(("EdDSA",)), 0.0)
+
+    source = FetchedJwks(
+        "http://jwks.test", fetch=fetch, clock=clock, store=store, sleep=sleep, ttl=300,
+        cooldown=30, timeout=3, max_bytes=64_000,
+    )  # fmt: skip
+    assert source.key_for(kid="test-eddsa", alg="EdDSA").kid == "test-eddsa"
+    assert fetch.calls == []
+    assert len(naps) == 3
+
+
+def test_a_cold_process_fetches_itself_when_the_claimed_fetch_never_lands(
+    fetch: FakeFetch, clock: FakeClock
+) -> None:
+    store = MemoryStore()
+    store.claimable = False
+    naps: list[float] = []
+    source = FetchedJwks(
+        "http://jwks.test", fetch=fetch, clock=clock, store=store, sleep=naps.append, ttl=300,
+        cooldown=30, timeout=3, max_bytes=64_000,
+    )  # fmt: skip
+    assert source.key_for(kid="test-eddsa", alg="EdDSA").kid == "test-eddsa"
+    assert len(fetch.calls) == 1
+    assert 0 < sum(naps) <= 3.05  # waited at most the fetch timeout
+
+
+def test_a_warm_process_past_its_ttl_serves_its_keys_while_another_fetches(
+    fetch: FakeFetch, clock: FakeClock
+) -> None:
+    store = MemoryStore()
+    source = stored_source(fetch, clock, store)
+    source.key_for(kid="test-eddsa", alg="EdDSA")
+    clock.now += 301
+    store.claimable = False
+    assert source.key_for(kid="test-eddsa", alg="EdDSA").kid == "test-eddsa"
+    assert len(fetch.calls) == 1  # no second fetch, no wait: the other process's keys come next
