@@ -93,4 +93,5 @@ superuser: setup ## create an admin user for /admin/
 	$(BIN)/python manage.py createsuperuser
 
 clean: ## remove the virtualenv and caches (keeps .env and db.sqlite3)
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(E2E_DIR)/node_modules
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(E2E_DIR)/node_modules \
+	  tests/browser/node_modules examples/nextjs/node_modules examples/nextjs/.next
