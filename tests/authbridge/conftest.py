@@ -3,7 +3,7 @@
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -168,6 +168,35 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+class FakeFetch:
+    """Returns ``document`` (or raises ``error``) and records each call's arguments."""
+
+    def __init__(self, document: Mapping[str, Any]) -> None:
+        self.document = document
+        self.error: Exception | None = None
+        self.calls: list[tuple[str, float, int]] = []
+
+    def __call__(self, url: str, *, timeout: float, max_bytes: int) -> Mapping[str, Any]:
+        self.calls.append((url, timeout, max_bytes))
+        if self.error is not None:
+            raise self.error
+        return self.document
+
+
+@pytest.fixture
+def fetch(keys: TestKeys) -> FakeFetch:
+    """A fake fetch serving the EdDSA and ES256 test keys."""
+    return FakeFetch(keys.jwks(("EdDSA", "ES256")))
+
+
+def fake_jwks_source(
+    fetch: Any, clock: FakeClock, *, url: str = "http://jwks.test", **options: Any
+) -> FetchedJwks:
+    """A FetchedJwks with the tests' policy (TTL 300, cooldown 30, timeout 3) over a fake fetch."""
+    policy: dict[str, Any] = {"ttl": 300, "cooldown": 30, "timeout": 3, "max_bytes": 64_000}
+    return FetchedJwks(url, fetch=fetch, clock=clock, **{**policy, **options})
 
 
 def make_verifier(

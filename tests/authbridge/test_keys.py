@@ -19,41 +19,13 @@ from authbridge.keys import (
     parse_jwks,
     pick_key,
 )
-from tests.authbridge.conftest import FakeClock
+from tests.authbridge.conftest import FakeClock, FakeFetch, fake_jwks_source
 from tests.conftest import ASYMMETRIC_ALGS, TestKeys
-
-
-class FakeFetch:
-    """Returns ``document`` (or raises ``error``) and records each call's arguments."""
-
-    def __init__(self, document: Mapping[str, Any]) -> None:
-        self.document = document
-        self.error: Exception | None = None
-        self.calls: list[tuple[str, float, int]] = []
-
-    def __call__(self, url: str, *, timeout: float, max_bytes: int) -> Mapping[str, Any]:
-        self.calls.append((url, timeout, max_bytes))
-        if self.error is not None:
-            raise self.error
-        return self.document
-
-
-@pytest.fixture
-def fetch(keys: TestKeys) -> FakeFetch:
-    return FakeFetch(keys.jwks(("EdDSA", "ES256")))
 
 
 @pytest.fixture
 def source(fetch: FakeFetch, clock: FakeClock) -> FetchedJwks:
-    return FetchedJwks(
-        "http://jwks.test/jwks",
-        fetch=fetch,
-        clock=clock,
-        ttl=300,
-        cooldown=30,
-        timeout=3,
-        max_bytes=64_000,
-    )
+    return fake_jwks_source(fetch, clock, url="http://jwks.test/jwks")
 
 
 def unknown(source: FetchedJwks, kid: str, alg: str = "EdDSA") -> InvalidToken:
@@ -336,10 +308,7 @@ def test_threads_on_a_cold_cache_share_one_fetch(keys: TestKeys, clock: FakeCloc
         release.wait(5)
         return keys.jwks(("EdDSA",))
 
-    source = FetchedJwks(
-        "http://jwks.test", fetch=slow_fetch, clock=clock, ttl=300, cooldown=30, timeout=3,
-        max_bytes=64_000,
-    )  # fmt: skip
+    source = fake_jwks_source(slow_fetch, clock)
     results: list[str | None] = []
 
     def verify_one() -> None:
@@ -440,10 +409,7 @@ def test_backoff_counts_from_the_end_of_a_slow_failed_fetch(
         clock.advance(10)  # longer than the 5 s backoff
         raise TimeoutError("timed out")
 
-    source = FetchedJwks(
-        "http://jwks.test", fetch=slow_failure, clock=clock, ttl=300, cooldown=30, timeout=10,
-        max_bytes=64_000,
-    )  # fmt: skip
+    source = fake_jwks_source(slow_failure, clock, timeout=10)
     with pytest.raises(KeysUnavailable):
         source.key_for(kid="test-eddsa", alg="EdDSA")
     clock.advance(1)  # a request queued behind the slow fetch
@@ -500,10 +466,7 @@ def test_unknown_kid_while_another_thread_fetches_is_503(keys: TestKeys, clock: 
             release.wait(5)
         return keys.jwks(("EdDSA",))
 
-    source = FetchedJwks(
-        "http://jwks.test", fetch=fetch, clock=clock, ttl=300, cooldown=30, timeout=3,
-        max_bytes=64_000,
-    )  # fmt: skip
+    source = fake_jwks_source(fetch, clock)
     source.key_for(kid="test-eddsa", alg="EdDSA")
     clock.advance(301)
     refresher = threading.Thread(
@@ -544,10 +507,7 @@ class MemoryStore:
 
 
 def stored_source(fetch: FakeFetch, clock: FakeClock, store: MemoryStore) -> FetchedJwks:
-    return FetchedJwks(
-        "http://jwks.test", fetch=fetch, clock=clock, store=store, ttl=300, cooldown=30,
-        timeout=3, max_bytes=64_000,
-    )  # fmt: skip
+    return fake_jwks_source(fetch, clock, store=store)
 
 
 def test_a_new_process_starts_from_the_stored_keys_without_fetching(
@@ -621,10 +581,7 @@ def test_a_cold_process_waits_for_the_fetch_another_one_claimed(
         if len(naps) == 3:
             store.entry = (keys.jwks(("EdDSA",)), 0.0)
 
-    source = FetchedJwks(
-        "http://jwks.test", fetch=fetch, clock=clock, store=store, sleep=sleep, ttl=300,
-        cooldown=30, timeout=3, max_bytes=64_000,
-    )  # fmt: skip
+    source = fake_jwks_source(fetch, clock, store=store, sleep=sleep)
     assert source.key_for(kid="test-eddsa", alg="EdDSA").kid == "test-eddsa"
     assert fetch.calls == []
     assert len(naps) == 3
@@ -636,10 +593,7 @@ def test_a_cold_process_fetches_itself_when_the_claimed_fetch_never_lands(
     store = MemoryStore()
     store.claimable = False
     naps: list[float] = []
-    source = FetchedJwks(
-        "http://jwks.test", fetch=fetch, clock=clock, store=store, sleep=naps.append, ttl=300,
-        cooldown=30, timeout=3, max_bytes=64_000,
-    )  # fmt: skip
+    source = fake_jwks_source(fetch, clock, store=store, sleep=naps.append)
     assert source.key_for(kid="test-eddsa", alg="EdDSA").kid == "test-eddsa"
     assert len(fetch.calls) == 1
     assert 0 < sum(naps) <= 3.05  # waited at most the fetch timeout

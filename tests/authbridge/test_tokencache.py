@@ -13,8 +13,7 @@ from authbridge.errors import InvalidToken, KeysUnavailable
 from authbridge.keys import FetchedJwks
 from authbridge.tokencache import VerifiedTokens
 from authbridge.verify import Identity, Verifier
-from tests.authbridge.conftest import FakeClock
-from tests.authbridge.test_keys import FakeFetch
+from tests.authbridge.conftest import FakeClock, FakeFetch, fake_jwks_source
 from tests.conftest import TEST_ISSUER, TEST_SECRET, TestKeys
 
 
@@ -46,26 +45,13 @@ def cache_clock() -> FakeClock:
 
 
 @pytest.fixture
-def fetch(keys: TestKeys) -> FakeFetch:
-    return FakeFetch(keys.jwks(("EdDSA", "ES256")))
-
-
-@pytest.fixture
 def jwks_clock() -> FakeClock:
     return FakeClock()
 
 
 @pytest.fixture
 def source(fetch: FakeFetch, jwks_clock: FakeClock) -> FetchedJwks:
-    return FetchedJwks(
-        "http://jwks.test/jwks",
-        fetch=fetch,
-        clock=jwks_clock,
-        ttl=300,
-        cooldown=30,
-        timeout=3,
-        max_bytes=64_000,
-    )
+    return fake_jwks_source(fetch, jwks_clock, url="http://jwks.test/jwks")
 
 
 @pytest.fixture(params=["HS256", "EdDSA"])
@@ -140,10 +126,7 @@ def test_a_key_removed_from_the_jwks_stops_working_as_without_the_cache(
     for size in (0, 100):
         fetch.document = keys.jwks(("EdDSA", "ES256"))
         jwks_clock.now = 1000.0
-        source = FetchedJwks(
-            "http://jwks.test/jwks", fetch=fetch, clock=jwks_clock, ttl=300, cooldown=30,
-            timeout=3, max_bytes=64_000,
-        )  # fmt: skip
+        source = fake_jwks_source(fetch, jwks_clock, url="http://jwks.test/jwks")
         verifier = verifier_over(source, tokens=VerifiedTokens(max_entries=size))
         token = make_token("EdDSA")
         seen: list[str] = [verifier.verify(token).user_id, verifier.verify(token).user_id]
