@@ -25,7 +25,7 @@ import pytest
 from django.conf import settings
 from psycopg import sql
 
-from tests.node import npm_ci
+from tests.processes import npm_ci, stop
 
 pytestmark = pytest.mark.browser
 
@@ -109,12 +109,7 @@ def serve(
             wait_until_up(ready_url, process, log)
             yield
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, timeout=15)
 
 
 @contextmanager

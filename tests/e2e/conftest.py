@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.node import npm_ci
+from tests.processes import npm_ci, stop
 
 NODE_PROJECT = Path(__file__).parent / "better_auth"
 START_TIMEOUT_SECONDS = 30
@@ -163,11 +163,7 @@ def run_better_auth(project: Path, **env: str) -> Iterator[BetterAuthServer]:
             pytest.fail(f"Better Auth did not start: {line!r} {process.stderr.read()[-2000:]}")  # type: ignore[union-attr]
         yield BetterAuthServer(line.split()[1], E2E_SECRET, process)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process, timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
-"""The Node projects the tests drive (tests/e2e/better_auth, tests/browser, examples/nextjs)."""
+"""Processes the tests start: Node projects installed with npm ci, and servers they stop."""
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 
 def npm_ci(project: Path, *, timeout: float = 900) -> None:
@@ -15,3 +16,13 @@ def npm_ci(project: Path, *, timeout: float = 900) -> None:
             check=True,
             timeout=timeout,
         )
+
+
+def stop(process: subprocess.Popen[Any], *, timeout: float) -> None:
+    """SIGTERM, then SIGKILL when the process is still there after ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
