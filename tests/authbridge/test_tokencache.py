@@ -176,10 +176,13 @@ def test_different_tokens_never_share_an_entry(
     assert verifier.verify(bob).user_id == "bob"
     assert verifier.verify(alice).user_id == "alice"
     header, payload, signature = alice.split(".")
-    forged = f"{header}.{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
+    # Change one character well inside the signature: its last characters carry padding bits,
+    # and a change there can make the token malformed rather than wrongly signed.
+    flipped = "B" if signature[10] == "A" else "A"
+    forged = f"{header}.{payload}.{signature[:10]}{flipped}{signature[11:]}"
     with pytest.raises(InvalidToken) as refused:
         verifier.verify(forged)
-    assert refused.value.reason in {"bad_signature", "malformed"}
+    assert refused.value.reason == "bad_signature"
     assert decodes.calls == 3
 
 
