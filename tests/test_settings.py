@@ -81,6 +81,7 @@ def test_check_deploy_flags_debug_mode() -> None:
         pytest.param("JWT_LEEWAY_SECONDS", "-1", "JWT_LEEWAY_SECONDS must be at least 0", id="neg"),
         pytest.param("JWKS_TIMEOUT_SECONDS", "soon", "JWKS_TIMEOUT_SECONDS must be", id="float"),
         pytest.param("DATABASE_URL", "mysqlx://nope", "DATABASE_URL is not a valid", id="db-url"),
+        pytest.param("DJANGO_LOG_LEVEL", "LOUD", "DJANGO_LOG_LEVEL must be DEBUG", id="log-level"),
     ],
 )
 def test_unparsable_value_stops_start_naming_the_variable(

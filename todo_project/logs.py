@@ -17,7 +17,12 @@ SHARED_PROCESSORS: list[Any] = [
 ]
 
 
-def configure_structlog() -> None:
+def configure_structlog(*, min_level: int) -> None:
+    """structlog's loggers (django-structlog's request lines) drop a call below ``min_level``
+    before any processor runs: the DEBUG "request_started" line of every request costs
+    nothing (with ``structlog.stdlib.BoundLogger`` it went through the processors first).
+    Per-logger levels from ``LOGGING`` still apply after that, as for any ``logging`` call.
+    """
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,
@@ -28,7 +33,7 @@ def configure_structlog() -> None:
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        wrapper_class=structlog.make_filtering_bound_logger(min_level),
         cache_logger_on_first_use=True,
     )
 

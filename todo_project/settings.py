@@ -225,7 +225,12 @@ BENCH_FLOOR_ROUTE = env_bool("DJANGO_BENCH_FLOOR_ROUTE", default=False)
 LOG_FORMAT = env_str("DJANGO_LOG_FORMAT", default="text" if DEBUG else "json")
 if LOG_FORMAT not in {"json", "text"}:
     raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT must be json or text, got {LOG_FORMAT!r}.")
-logs.configure_structlog()
+LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", default="INFO").upper()
+if LOG_LEVEL not in logging.getLevelNamesMapping():
+    raise ImproperlyConfigured(
+        f"DJANGO_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {LOG_LEVEL!r}."
+    )
+logs.configure_structlog(min_level=logging.getLevelNamesMapping()[LOG_LEVEL])
 DJANGO_STRUCTLOG_USER_ID_FIELD = None  # the user is the token's sub, added by requestlog
 DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False  # requestlog trusts X-Forwarded-For only from a proxy
 DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True  # requestlog checked its form first
@@ -245,7 +250,7 @@ LOGGING = {
             "filters": ["require_debug_false"],
         },
     },
-    "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         # Django's own console handler would print every line twice in DEBUG.
         "django": {"handlers": ["mail_admins"], "propagate": True},
