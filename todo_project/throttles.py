@@ -1,11 +1,11 @@
 """Per-user rate limits for Ninja's throttling: one counter per user and window, in the cache.
 
 Keyed on the token's user id, not ``str(request.auth)`` (Ninja's AuthRateThrottle), which holds
-``iat``/``exp`` and so gives every token its own bucket. Counting is one atomic ``incr`` in the
-shared cache, so every worker and instance sees the same count; Ninja's read-modify-write history
-would lose increments between concurrent workers (``add`` creates the window's counter once: a
-worker that loses the race to create it counts with ``incr``). The limit is read from settings
-per request.
+``iat``/``exp`` and so gives every token its own bucket. Counting is atomic in the shared cache,
+so every worker and instance sees the same count; Ninja's read-modify-write history would lose
+increments between concurrent workers. In Redis a count is one round trip
+(``FailOpenRedisCache.count``); other caches use ``incr``, and ``add`` for a window's first
+request. The limit is read from settings per request.
 """
 
 import hashlib
@@ -15,12 +15,29 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.base import BaseCache
 from django.http import HttpRequest
 from ninja.throttling import BaseThrottle, SimpleRateThrottle
+
+from todo_project.cache import FailOpenRedisCache
 
 logger = logging.getLogger(__name__)
 
 READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+def count_in(cache: BaseCache, key: str, *, timeout: int) -> int | None:
+    """One more on the counter ``key`` (kept ``timeout`` seconds); None if the cache is down."""
+    if isinstance(cache, FailOpenRedisCache):
+        return cache.count(key, timeout=timeout)
+    try:
+        return int(cache.incr(key))  # the window's counter exists but for its first request
+    except ValueError:  # no counter yet (or the cache is unavailable, logged there)
+        try:
+            # A worker that loses the race to create the counter counts with incr.
+            return 1 if cache.add(key, 1, timeout=timeout) else int(cache.incr(key))
+        except ValueError:  # unavailable, or the key just expired
+            return None
 
 
 class PerUserThrottle(SimpleRateThrottle):
@@ -56,15 +73,8 @@ class PerUserThrottle(SimpleRateThrottle):
             return True
         now = self.timer()
         window = int(now // period)
-        counter = f"{key}:{window}"
-        try:
-            count = cache.incr(counter)  # the window's counter exists but for its first request
-        except ValueError:  # no counter yet (or the cache is unavailable, logged there)
-            try:
-                count = 1 if cache.add(counter, 1, timeout=period + 1) else cache.incr(counter)
-            except ValueError:  # unavailable, or the key just expired
-                return True
-        if count <= limit:
+        count = count_in(cache, f"{key}:{window}", timeout=period + 1)
+        if count is None or count <= limit:  # None: the cache is unavailable (logged there)
             return True
         self._wait.seconds = (window + 1) * period - now
         return False

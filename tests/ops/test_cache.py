@@ -1,6 +1,7 @@
 """REDIS_URL switches the shared cache to Redis; Redis down is a cache miss, never a 500."""
 
 import logging
+import threading
 from typing import Any
 
 import pytest
@@ -44,6 +45,25 @@ def test_counters_are_shared_between_processes(redis_cache: RedisServer) -> None
     assert [first.incr("hits"), second.incr("hits"), first.incr("hits")] == [1, 2, 3]
     first.set("jwks", {"keys": []}, timeout=60)
     assert second.get("jwks") == {"keys": []}
+
+
+def test_one_redis_client_serves_every_call_and_thread(redis_cache: RedisServer) -> None:
+    backend = caches.create_connection("default")
+    assert isinstance(backend, FailOpenRedisCache)
+    backend.set("warm", 1, timeout=60)
+    clients = [backend.writer("a") for _ in range(3)]
+    assert all(c is clients[0] for c in clients)  # Django's own builds a redis.Redis per call
+
+    def count_many() -> None:
+        for _ in range(50):
+            backend.count("shared", timeout=60)
+
+    threads = [threading.Thread(target=count_many) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert backend.get("shared") == 400
 
 
 def test_redis_down_answers_like_a_miss_and_logs_once(

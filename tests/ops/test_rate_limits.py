@@ -122,3 +122,40 @@ def test_a_worker_that_loses_the_race_to_create_the_counter_still_counts(
     request = type("Request", (), {"method": "POST", "auth": type("I", (), {"user_id": "ann"})})()
     assert throttle.allow_request(request) is False  # the other worker's request was the 1st
     assert raced.calls == ["incr", "add", "incr"]
+
+
+def test_a_count_in_redis_is_one_round_trip_and_the_counter_expires(
+    redis_cache: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import redis
+    from django.core.cache import caches
+
+    from todo_project.cache import FailOpenRedisCache
+
+    cache = caches["default"]
+    assert isinstance(cache, FailOpenRedisCache)
+    assert cache.count("warm-up", timeout=5) == 1  # opens the connection
+    sent: list[bytes] = []
+    original = redis.connection.Connection.send_packed_command
+
+    def send(self: Any, command: Any, check_health: bool = True) -> None:
+        sent.append(command if isinstance(command, bytes) else b"".join(command))
+        original(self, command, check_health)
+
+    monkeypatch.setattr(redis.connection.Connection, "send_packed_command", send)
+    assert [cache.count("c", timeout=61) for _ in range(3)] == [1, 2, 3]
+    assert len(sent) == 3  # one packet, one answer per count
+    assert all(b"INCR" in packet and b"EXPIRE" in packet for packet in sent)
+    monkeypatch.undo()
+    assert cache.get("c") == 3  # a plain integer, as Django stores ints
+    client = redis.Redis.from_url(redis_cache.url)
+    assert 0 < client.ttl(cache.make_and_validate_key("c")) <= 61
+
+
+def test_a_count_while_redis_is_down_lets_the_request_through(
+    redis_cache: RedisServer, client: Client, make_token: TokenFactory, settings: Any
+) -> None:
+    settings.RATE_LIMIT_WRITES = "1/min"
+    redis_cache.stop()
+    token = make_token(sub="ann")
+    assert [create(client, "ann", token).status_code for _ in range(2)] == [201, 201]
