@@ -160,9 +160,11 @@ def create_task(
     openapi_extra=response_headers({200: ["ETag"]}),
 )
 def get_task(request: HttpRequest, response: HttpResponse, user_id: UserId, task_id: int) -> Task:
-    task = user_tasks(request).filter(pk=task_id).first()
-    if task is None:
-        raise TaskNotFound
+    try:
+        # get(), not filter().first(): no ORDER BY by the model's ordering to build for one row.
+        task = user_tasks(request).get(pk=task_id)
+    except Task.DoesNotExist:
+        raise TaskNotFound from None
     return with_etag(response, task)
 
 
