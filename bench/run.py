@@ -3,9 +3,9 @@
 Starts a throwaway PostgreSQL cluster (or uses BENCH_DATABASE_URL, an empty database),
 seeds it with `manage.py seed_tasks`, serves the app with gunicorn and `gunicorn.conf.py`,
 and loads it with `wrk` (bench/rotate.lua rotates tokens over many users, HS256 and EdDSA
-with a pinned JWKS). Every round measures the bare Ninja floor route first, then each
-scenario; a scenario's ratio is its req/s over the floor's in the same round, and the
-table shows the median over rounds. Everything started here is stopped and removed on
+with a pinned JWKS). Every round measures each scenario right after a measurement of the
+bare Ninja floor route; a scenario's ratio is its req/s over that floor's, and the table
+shows the median over rounds. Everything started here is stopped and removed on
 exit, Ctrl-C or failure. `--quick` gives a one-minute run; see `--help` for the rest.
 """
 
@@ -208,6 +208,7 @@ class Figures:
     scenario: str
     rows: int
     round: int
+    pair: int  # a scenario and the floor measured just before it share a round and a pair
     rps: float
     p50_ms: float
     p99_ms: float
@@ -251,6 +252,7 @@ def measure(
     args: argparse.Namespace,
     rows: int,
     round_: int,
+    pair: int,
 ) -> Figures:
     result, cpu = run_wrk(
         server, requests_file, seconds=args.seconds, connections=args.connections,
@@ -261,6 +263,7 @@ def measure(
         scenario=scenario.name,
         rows=rows,
         round=round_,
+        pair=pair,
         rps=count / (result["duration_us"] / 1e6),
         p50_ms=result["p50_us"] / 1000,
         p99_ms=result["p99_us"] / 1000,
@@ -276,6 +279,17 @@ def measure(
 # --- the run --------------------------------------------------------------------------------
 def manage(env: dict[str, str], *arguments: str) -> None:
     subprocess.run([str(PYTHON), "manage.py", *arguments], env=env, cwd=ROOT, check=True)
+
+
+def settle(url: str) -> None:
+    """Do now what PostgreSQL would otherwise do during the measurements, after a bulk COPY:
+    set hint bits and the visibility map (autovacuum), statistics, and write dirty pages."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE) tasks_task")
+        try:
+            conn.execute("CHECKPOINT")
+        except psycopg.errors.InsufficientPrivilege:  # BENCH_DATABASE_URL without pg_checkpoint
+            say("   (no CHECKPOINT: the database user may not; figures may be noisier)")
 
 
 def rotated_ids(url: str, users: list[str], per_user: int) -> dict[str, list[int]]:
@@ -311,8 +325,8 @@ def server_command(args: argparse.Namespace, port: int) -> list[str]:
 
 
 def summarise(figures: list[Figures]) -> list[dict[str, Any]]:
-    """Median over rounds per (scenario, rows); ratio to the floor of the same round and rows."""
-    floors = {(f.rows, f.round): f for f in figures if f.scenario == FLOOR.name}
+    """Median over rounds per (scenario, rows); each ratio to the floor measured just before."""
+    floors = {(f.rows, f.round, f.pair): f for f in figures if f.scenario == FLOOR.name}
     groups: dict[tuple[str, int], list[Figures]] = {}
     for f in figures:
         groups.setdefault((f.scenario, f.rows), []).append(f)
@@ -330,11 +344,12 @@ def summarise(figures: list[Figures]) -> list[dict[str, Any]]:
                 "non_2xx": sum(r.non_2xx for r in runs),
                 "socket_errors": sum(r.socket_errors for r in runs),
                 "ratio_to_floor": statistics.median(
-                    r.rps / floors[rows, r.round].rps for r in runs
+                    r.rps / floors[rows, r.round, r.pair].rps for r in runs
                 ),
                 # the same ratio from server CPU per request: less sensitive to a busy machine
                 "cpu_ratio_to_floor": statistics.median(
-                    floors[rows, r.round].cpu_ms_per_request / r.cpu_ms_per_request for r in runs
+                    floors[rows, r.round, r.pair].cpu_ms_per_request / r.cpu_ms_per_request
+                    for r in runs
                 ),
             }
         )
@@ -438,7 +453,12 @@ def run_dataset(
     server: Server, scenarios: list[Scenario], args: argparse.Namespace, *, rows: int, tmp: Path,
     tokens: dict[str, dict[str, str]], ids: dict[str, list[int]],
 ) -> list[Figures]:  # fmt: skip
-    """Warm every scenario up, then ``args.rounds`` rounds of floor-then-each-scenario."""
+    """Warm every scenario up, then ``args.rounds`` rounds of (floor, scenario) pairs.
+
+    A floor right before each scenario, not one per round: the machine drifts within a round
+    (PostgreSQL's background work, other processes), and a ratio to a floor measured a minute
+    earlier carried that drift (docs/PERFORMANCE.md).
+    """
     files = {}
     for scenario in scenarios:
         files[scenario.name] = tmp / f"{scenario.name.replace(' ', '-')}.tsv"
@@ -449,9 +469,12 @@ def run_dataset(
         )  # fmt: skip
     figures = []
     for round_ in range(args.rounds):
-        for scenario in scenarios:
+        for pair, scenario in enumerate(s for s in scenarios if s is not FLOOR):
             say(f"   round {round_ + 1}/{args.rounds}: {scenario.name} at {rows:,} rows")
-            figures.append(measure(server, scenario, files[scenario.name], args, rows, round_))
+            for measured in (FLOOR, scenario):
+                figures.append(
+                    measure(server, measured, files[measured.name], args, rows, round_, pair)
+                )
     return figures
 
 
@@ -488,6 +511,7 @@ def benchmark(args: argparse.Namespace, scenarios: list[Scenario], keys: Keys) -
                 str(args.per_user), "--first", str(seeded), "--prefix", USER_PREFIX,
             )  # fmt: skip
             seeded = total_users
+            settle(url)
             ids = rotated_ids(url, users, per_user=20)
             figures += run_dataset(server, runs, args, rows=rows, tmp=tmp, tokens=tokens, ids=ids)
         return figures
