@@ -26,7 +26,11 @@ graceful_timeout = 20
 keepalive = 5  # used only by gthread
 max_requests = 2000
 max_requests_jitter = 1000  # spread recycling so workers do not restart together
-accesslog = "-"
+# No access log by default: the app already writes one JSON line per request (request id,
+# route, status, duration, user, client IP; todo_project/requestlog.py), and a second,
+# plain-text line per request is work on every request (docs/PERFORMANCE.md).
+# GUNICORN_ACCESS_LOG=- (or a file) turns gunicorn's own back on.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 # Access logs must never carry credentials: no Authorization header in the format.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
