@@ -109,6 +109,16 @@ def test_database_url_selects_postgresql_with_persistent_health_checked_connecti
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["django.db.backends.postgresql", "todo", "600", "True"]
+    behind_pgbouncer = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        code,
+        **PRODUCTION_ENV,
+        DATABASE_URL="postgres://u@db.internal:6432/todo",
+        DJANGO_CONN_HEALTH_CHECKS="0",
+    )
+    assert behind_pgbouncer.stdout.split()[-1] == "False", behind_pgbouncer.stderr
 
 
 def test_real_environment_wins_over_env_file(tmp_path: Path) -> None:
