@@ -1,12 +1,14 @@
 """`make bench`: HTTP figures for the production server configuration, as ratios to a floor.
 
-Starts a throwaway PostgreSQL cluster (or uses BENCH_DATABASE_URL, an empty database),
-seeds it with `manage.py seed_tasks`, serves the app with gunicorn and `gunicorn.conf.py`,
-and loads it with `wrk` (bench/rotate.lua rotates tokens over many users, HS256 and EdDSA
-with a pinned JWKS). Every round measures each scenario right after a measurement of the
-bare Ninja floor route; a scenario's ratio is its req/s over that floor's, and the table
-shows the median over rounds. Everything started here is stopped and removed on
-exit, Ctrl-C or failure. `--quick` gives a one-minute run; see `--help` for the rest.
+Starts a throwaway PostgreSQL cluster (or uses BENCH_DATABASE_URL, an empty database) and a
+throwaway redis-server (or BENCH_REDIS_URL; --no-redis for per-process memory), seeds the
+database with `manage.py seed_tasks`, serves the app with gunicorn and `gunicorn.conf.py` as
+production runs it (Redis, Prometheus multiprocess mode), and loads it with `wrk`
+(bench/rotate.lua rotates tokens over many users, HS256 and EdDSA with a pinned JWKS). Every
+round measures each scenario right after a measurement of the bare Ninja floor route; a
+scenario's ratio is its req/s over that floor's, and the table shows the median over rounds.
+Everything started here is stopped and removed on exit, Ctrl-C or failure. `--quick` gives a
+short run; see `--help` for the rest.
 """
 
 import argparse
@@ -76,6 +78,34 @@ def throwaway_cluster(workdir: Path) -> Iterator[str]:
         yield f"postgres://postgres@127.0.0.1:{port}/postgres"
     finally:
         subprocess.run([*ctl, "-m", "immediate", "stop"], check=False, capture_output=True)
+
+
+@contextmanager
+def throwaway_redis(workdir: Path) -> Iterator[str]:
+    """A redis-server on a free loopback port, nothing saved to disk; stopped on exit."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        sys.exit(
+            "redis-server is not installed: `sudo apt-get install -y redis-server`, or --no-redis"
+        )
+    port = free_port()
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+               "no", "--dir", str(workdir)]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    sys.exit("redis-server did not start")
+                time.sleep(0.1)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def refuse_non_empty(url: str) -> None:
@@ -419,6 +449,11 @@ def parse_args() -> argparse.Namespace:
         "--no-keepalive", action="store_true", help="every request on a new connection"
     )
     parser.add_argument(
+        "--no-redis",
+        action="store_true",
+        help="rate limits in per-process memory instead of a throwaway redis-server",
+    )
+    parser.add_argument(
         "--json", type=Path, help="where to write the figures (default bench/out/…)"
     )
     args = parser.parse_args()
@@ -430,9 +465,18 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def server_env(keys: Keys, database_url: str) -> dict[str, str]:
-    """Production settings (DEBUG off), pinned keys for both algorithms, the floor route on."""
+def server_env(
+    keys: Keys, database_url: str, *, redis_url: str | None, metrics_dir: Path
+) -> dict[str, str]:
+    """Production settings (DEBUG off; Redis for the rate limits and the JWKS, Prometheus in
+    multiprocess mode), pinned keys for both algorithms, the floor route on."""
+    production_parts = {"REDIS_URL": redis_url} if redis_url else {}
     return {
+        **production_parts,
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        # Counted as in production, never reached: the benchmark measures throughput.
+        "RATE_LIMIT_READS": "1000000/min",
+        "RATE_LIMIT_WRITES": "1000000/min",
         **os.environ,
         "DJANGO_ENV_FILE": "/dev/null",
         "DJANGO_DEBUG": "0",
@@ -489,7 +533,14 @@ def benchmark(args: argparse.Namespace, scenarios: list[Scenario], keys: Keys) -
         else:
             say("== starting a throwaway PostgreSQL cluster")
             url = stack.enter_context(throwaway_cluster(tmp / "pg"))
-        env = server_env(keys, url)
+        redis_url = None
+        if not args.no_redis:
+            redis_url = os.environ.get("BENCH_REDIS_URL") or stack.enter_context(
+                throwaway_redis(tmp)
+            )
+        metrics_dir = tmp / "metrics"
+        metrics_dir.mkdir()
+        env = server_env(keys, url, redis_url=redis_url, metrics_dir=metrics_dir)
         manage(env, "migrate", "--no-input", "-v", "0")
         manage(env, "collectstatic", "--no-input", "-v", "0")
         port = free_port()
@@ -540,6 +591,7 @@ def main() -> None:
         "machine": machine(),
         "server": server_command(args, 0)[1:],
         "keepalive": not args.no_keepalive,
+        "redis": not args.no_redis,
         "connections": args.connections,
         "seconds": args.seconds,
         "rounds": args.rounds,
@@ -556,9 +608,10 @@ def main() -> None:
     load = box["load_average"][0]
     print(f"# {report['date']} · {box['cpu']}, {box['cores']} cores · load {load:.1f}")
     keepalive = "on" if report["keepalive"] else "off"
+    limits = "per-process memory" if args.no_redis else "Redis"
     print(
         f"# {report['command']} · wrk {args.connections} connections, {args.seconds:g} s, "
-        f"median of {args.rounds} rounds, keep-alive {keepalive}"
+        f"median of {args.rounds} rounds, keep-alive {keepalive}, rate limits in {limits}"
     )
     print_table(table)
     say(f"== figures written to {path}")

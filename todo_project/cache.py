@@ -118,7 +118,9 @@ class FailOpenRedisCache(RedisCache):
         a counter that is named after its window anyway. The value stays a plain integer, as
         Django stores ints: ``get`` reads it back.
         """
-        redis_key = self.make_and_validate_key(key, version=version)
+        # make_key, not make_and_validate_key: the callers' keys are their own short hex names,
+        # and the validation (a memcached character scan) cost a fifth of a count.
+        redis_key = self.make_key(key, version=version)
 
         def incr_and_expire() -> int:
             pipeline = self.writer(redis_key).pipeline(transaction=False)
