@@ -14,7 +14,7 @@ import threading
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
 from django.http import HttpRequest
 from ninja.throttling import BaseThrottle, SimpleRateThrottle
@@ -73,7 +73,8 @@ class PerUserThrottle(SimpleRateThrottle):
             return True
         now = self.timer()
         window = int(now // period)
-        count = count_in(cache, f"{key}:{window}", timeout=period + 1)
+        # caches[...], not django.core.cache.cache: that proxy is never a FailOpenRedisCache
+        count = count_in(caches["default"], f"{key}:{window}", timeout=period + 1)
         if count is None or count <= limit:  # None: the cache is unavailable (logged there)
             return True
         self._wait.seconds = (window + 1) * period - now

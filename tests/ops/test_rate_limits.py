@@ -116,7 +116,7 @@ def test_a_worker_that_loses_the_race_to_create_the_counter_still_counts(
     monkeypatch: pytest.MonkeyPatch, settings: Any
 ) -> None:
     raced = RacedCache()
-    monkeypatch.setattr("todo_project.throttles.cache", raced)
+    monkeypatch.setattr("todo_project.throttles.caches", {"default": raced})
     settings.RATE_LIMIT_WRITES = "1/min"
     throttle = PerUserThrottle(scope="writes", setting="RATE_LIMIT_WRITES", reads=False)
     request = type("Request", (), {"method": "POST", "auth": type("I", (), {"user_id": "ann"})})()
@@ -125,7 +125,10 @@ def test_a_worker_that_loses_the_race_to_create_the_counter_still_counts(
 
 
 def test_a_count_in_redis_is_one_round_trip_and_the_counter_expires(
-    redis_cache: RedisServer, monkeypatch: pytest.MonkeyPatch
+    redis_cache: RedisServer,
+    monkeypatch: pytest.MonkeyPatch,
+    client: Client,
+    make_token: TokenFactory,
 ) -> None:
     import redis
     from django.core.cache import caches
@@ -146,6 +149,11 @@ def test_a_count_in_redis_is_one_round_trip_and_the_counter_expires(
     assert [cache.count("c", timeout=61) for _ in range(3)] == [1, 2, 3]
     assert len(sent) == 3  # one packet, one answer per count
     assert all(b"INCR" in packet and b"EXPIRE" in packet for packet in sent)
+    # A throttled API request counts the same way: one packet to Redis, nothing else.
+    sent.clear()
+    token = make_token(sub="ann")
+    assert client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    assert len(sent) == 1 and b"INCR" in sent[0] and b"EXPIRE" in sent[0], sent
     monkeypatch.undo()
     assert cache.get("c") == 3  # a plain integer, as Django stores ints
     client = redis.Redis.from_url(redis_cache.url)
