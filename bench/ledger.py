@@ -95,17 +95,11 @@ class MetricsOnly:
         self.get_response = get_response
 
     def __call__(self, request: Any) -> Any:
-        from todo_project import metrics
-        from todo_project.requestlog import route_of
+        from todo_project.requestlog import observe
 
         started = time.perf_counter()
         response = self.get_response(request)
-        metrics.observe_request(
-            method=str(request.method),
-            route=route_of(request),
-            status=response.status_code,
-            seconds=time.perf_counter() - started,
-        )
+        observe(request, response, started=started)
         return response
 
 
