@@ -126,7 +126,7 @@ def child(part: str, routes: list[str], repeat: int) -> None:
         )
         for user in (USER, WRITER)
     }
-    task_id = Task.unscoped.filter(user_id=USER).values_list("id", flat=True).first()
+    task_id = Task.objects.for_user(USER).values_list("id", flat=True).first()
     if task_id is None:
         sys.exit(f"no tasks for {USER}: seed the database with manage.py seed_tasks")
     statuses: list[str] = []
@@ -163,7 +163,7 @@ def child(part: str, routes: list[str], repeat: int) -> None:
                 call(method, path, body, token)
             batches.append((time.process_time() - started) / repeat * 1e6)
         figures[name] = statistics.median(batches)
-    Task.unscoped.filter(user_id=WRITER, title="ledger").delete()
+    Task.objects.for_user(WRITER).filter(title="ledger").delete()
     print(json.dumps(figures))
 
 
