@@ -76,7 +76,7 @@ check-locks: ## fail when a lock file names a package index (URL, index or find-
 	@! grep -nE '://|index-url|find-links' $(LOCK_FILES) || \
 	  { echo "requirements/*.txt must not name a package index" >&2; exit 1; }
 
-bench: setup ## HTTP figures: PostgreSQL, gunicorn, wrk (BENCH_ARGS=--quick: about a minute)
+bench: setup ## HTTP figures: PostgreSQL, Redis, gunicorn, wrk (about 12 min; BENCH_ARGS=--quick: 1.5 min)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 bench-writes: setup ## one task write: UPDATE ... RETURNING vs lock + update + read (DATABASE_URL's database)
