@@ -9,7 +9,6 @@ request. The limit is read from settings per request.
 """
 
 import hashlib
-import logging
 import threading
 import time
 
@@ -20,8 +19,6 @@ from django.http import HttpRequest
 from ninja.throttling import BaseThrottle, SimpleRateThrottle
 
 from todo_project.cache import FailOpenRedisCache
-
-logger = logging.getLogger(__name__)
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 
