@@ -10,8 +10,8 @@ from ninja.security import HttpBearer
 
 from authbridge.config import get_verifier
 from authbridge.errors import AuthError, InvalidToken, KeysUnavailable, UserMismatch
+from authbridge.identity import Identity
 from authbridge.metrics import AUTH_REFUSALS
-from authbridge.verify import Identity
 
 logger = logging.getLogger(__name__)
 

@@ -1,26 +1,19 @@
 """AuthConfig (frozen) built from django.conf.settings, and the per-process verifier."""
 
-import hashlib
 import json
-import logging
-import math
-import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import caches
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from authbridge.fetch import fetch_json
-from authbridge.keys import FetchedJwks, KeySource, PinnedJwks, parse_jwks
+from authbridge.jwks import CachedJwksStore, FetchedJwks
+from authbridge.keys import KeySource, PinnedJwks, parse_jwks
 from authbridge.tokencache import VerifiedTokens
 from authbridge.verify import Verifier
-
-logger = logging.getLogger(__name__)
 
 JWKS_PATH = "/api/auth/jwks"
 MAX_JWKS_BYTES = 64_000
@@ -38,50 +31,6 @@ def parse_secret_list(raw: str) -> tuple[str, ...]:
             raise ValueError("each entry must look like version:secret")
         secrets.append(secret)
     return tuple(secrets)
-
-
-class CachedJwksStore:
-    """The last good JWKS (public keys) and its fetch time in a Django cache alias.
-
-    Shared by the processes (and, with Redis, the hosts) that use the alias, so a recycled
-    worker starts warm. The cache is a help, never a dependency: any error is "no entry".
-    """
-
-    def __init__(self, alias: str, url: str) -> None:
-        self.alias = alias
-        self.key = "authbridge:jwks:" + hashlib.sha256(url.encode()).hexdigest()
-
-    def load(self) -> tuple[Mapping[str, Any], float] | None:
-        try:
-            entry = caches[self.alias].get(self.key)
-        except Exception as exc:  # Redis down, unknown alias...: go on without the cache
-            logger.warning("JWKS cache %r unreadable: %r", self.alias, exc)
-            return None
-        if not isinstance(entry, Mapping):
-            return None
-        document, fetched_at = entry.get("document"), entry.get("fetched_at")
-        if not isinstance(document, Mapping) or not isinstance(fetched_at, int | float):
-            return None
-        return document, time.time() - fetched_at
-
-    def save(self, document: Mapping[str, Any]) -> None:
-        entry = {"document": dict(document), "fetched_at": time.time()}
-        try:
-            caches[self.alias].set(self.key, entry, timeout=None)
-            caches[self.alias].delete(f"{self.key}:fetching")  # the claimed fetch is done
-        except Exception as exc:  # the keys still serve this process
-            logger.warning("JWKS cache %r unwritable: %r", self.alias, exc)
-
-    def claim(self, seconds: float) -> bool:
-        """True unless another process claimed a fetch in the last ``seconds`` (cache.add)."""
-        try:
-            cache = caches[self.alias]
-            claimed = cache.add(f"{self.key}:fetching", 1, math.ceil(seconds))
-        except Exception as exc:  # no cache, no coordination: fetch
-            logger.warning("JWKS cache %r unwritable: %r", self.alias, exc)
-            return True
-        # A fail-open cache (todo_project.cache) answers False while Redis is down: fetch then.
-        return bool(claimed) or not getattr(cache, "is_available", True)
 
 
 @dataclass(frozen=True, slots=True)

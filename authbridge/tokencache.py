@@ -15,17 +15,16 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from authbridge.verify import Identity
+from authbridge.identity import Identity
 
 DEFAULT_MAX_ENTRIES = 4096  # a few MB per process at most: an Identity holds its claims
 
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    identity: "Identity"
+    identity: Identity
     alg: str
     kid: str | None
     key: Any  # the JwksKey that verified an asymmetric token; None for HMAC
@@ -63,7 +62,7 @@ class VerifiedTokens:
             return entry
 
     def put(
-        self, raw: str, identity: "Identity", *, alg: str, kid: str | None, key: Any, max_age: float
+        self, raw: str, identity: Identity, *, alg: str, kid: str | None, key: Any, max_age: float
     ) -> None:
         exp = identity.claims["exp"]  # required and a finite number once verified
         good_until = min(float(exp), self._clock() + max_age)

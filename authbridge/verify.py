@@ -4,7 +4,6 @@ import logging
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
@@ -14,6 +13,7 @@ from jwt import exceptions as jwt_errors
 from jwt.algorithms import OKPAlgorithm
 
 from authbridge.errors import AuthError, InvalidToken
+from authbridge.identity import Identity
 from authbridge.keys import KeySource
 from authbridge.tokencache import Entry, VerifiedTokens
 
@@ -59,14 +59,6 @@ try:
     jwt.get_algorithm_by_name("Ed25519")
 except NotImplementedError:  # a PyJWT that knows the name itself needs no help
     jwt.register_algorithm("Ed25519", Ed25519Algorithm())
-
-
-@dataclass(frozen=True, slots=True)
-class Identity:
-    user_id: str  # from "sub"
-    email: str | None
-    name: str | None
-    claims: Mapping[str, Any]
 
 
 def read_header(raw: str) -> dict[str, Any]:

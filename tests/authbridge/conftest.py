@@ -12,7 +12,8 @@ import pytest
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 
 from authbridge.config import MAX_JWKS_BYTES
-from authbridge.keys import FetchedJwks, PinnedJwks, parse_jwks
+from authbridge.jwks import FetchedJwks
+from authbridge.keys import PinnedJwks, parse_jwks
 from authbridge.verify import Verifier
 from tests.conftest import TEST_ISSUER, TEST_SECRET, TestKeys
 

@@ -8,7 +8,8 @@ import pytest
 
 from authbridge.config import AuthConfig, get_config, get_verifier, parse_secret_list
 from authbridge.errors import InvalidToken
-from authbridge.keys import FetchedJwks, PinnedJwks
+from authbridge.jwks import FetchedJwks
+from authbridge.keys import PinnedJwks
 from tests.conftest import TEST_ISSUER, TEST_SECRET
 
 BASE = "https://app.example.com"

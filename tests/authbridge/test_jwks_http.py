@@ -17,11 +17,12 @@ from django.core.cache import caches
 from django.test import Client
 from jwt.algorithms import OKPAlgorithm
 
-from authbridge.config import MAX_JWKS_BYTES, CachedJwksStore, get_verifier
+from authbridge.config import MAX_JWKS_BYTES, get_verifier
 from authbridge.errors import InvalidToken, KeysUnavailable
 from authbridge.fetch import FetchError, fetch_json
-from authbridge.keys import FetchedJwks
-from authbridge.verify import Identity, Verifier
+from authbridge.identity import Identity
+from authbridge.jwks import CachedJwksStore, FetchedJwks
+from authbridge.verify import Verifier
 from tests.authbridge.conftest import FakeClock, JwksServer, bearer
 from tests.conftest import TEST_ISSUER, TestKeys
 

@@ -11,14 +11,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import OKPAlgorithm, RSAAlgorithm
 
 from authbridge.errors import InvalidToken, KeysUnavailable
-from authbridge.keys import (
-    MAX_JWKS_KEYS,
-    FetchedJwks,
-    JwksError,
-    PinnedJwks,
-    parse_jwks,
-    pick_key,
-)
+from authbridge.jwks import FetchedJwks
+from authbridge.keys import MAX_JWKS_KEYS, JwksError, PinnedJwks, parse_jwks, pick_key
 from tests.authbridge.conftest import FakeClock, FakeFetch, fake_jwks_source
 from tests.conftest import ASYMMETRIC_ALGS, TestKeys
 

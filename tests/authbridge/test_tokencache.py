@@ -10,9 +10,10 @@ import pytest
 
 from authbridge.config import get_verifier
 from authbridge.errors import InvalidToken, KeysUnavailable
-from authbridge.keys import FetchedJwks
+from authbridge.identity import Identity
+from authbridge.jwks import FetchedJwks
 from authbridge.tokencache import VerifiedTokens
-from authbridge.verify import Identity, Verifier
+from authbridge.verify import Verifier
 from tests.authbridge.conftest import FakeClock, FakeFetch, fake_jwks_source
 from tests.conftest import TEST_ISSUER, TEST_SECRET, TestKeys
 
