@@ -10,7 +10,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from authbridge.fetch import fetch_json
-from authbridge.jwks import CachedJwksStore, FetchedJwks
+from authbridge.jwks import DEFAULT_MAX_STALENESS_SECONDS, CachedJwksStore, FetchedJwks
 from authbridge.keys import KeySource, PinnedJwks, parse_jwks
 from authbridge.tokencache import VerifiedTokens
 from authbridge.verify import Verifier
@@ -47,6 +47,7 @@ class AuthConfig:
     max_lifetime_seconds: int = 86_400
     cache_alias: str = "default"
     proxy_url: str = ""
+    max_staleness_seconds: float = DEFAULT_MAX_STALENESS_SECONDS
 
     @classmethod
     def from_settings(cls, source: Any = settings) -> "AuthConfig":
@@ -66,6 +67,7 @@ class AuthConfig:
             max_lifetime_seconds=source.JWT_MAX_LIFETIME_SECONDS,
             cache_alias=source.JWKS_CACHE_ALIAS,
             proxy_url=source.JWKS_PROXY_URL,
+            max_staleness_seconds=source.JWKS_MAX_STALENESS_SECONDS,
         )
 
     def verifier(self, verified_tokens: VerifiedTokens | None = None) -> Verifier:
@@ -93,6 +95,7 @@ class AuthConfig:
                 cooldown=self.cooldown_seconds,
                 timeout=self.timeout_seconds,
                 max_bytes=MAX_JWKS_BYTES,
+                max_staleness=self.max_staleness_seconds,
             )
         return None
 

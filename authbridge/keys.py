@@ -53,7 +53,9 @@ class JwksKey:
 
 
 class KeySource(Protocol):
-    def key_for(self, *, kid: str | None, alg: str) -> JwksKey: ...
+    def key_for(self, *, kid: str | None, alg: str, issued_at: float | None = None) -> JwksKey:
+        """The key for a token; ``issued_at``: its (unverified) iat, None when it has none."""
+        ...
 
 
 class JwksError(ValueError):
@@ -113,7 +115,7 @@ class PinnedJwks:
     def __init__(self, keys: Sequence[JwksKey]) -> None:
         self._keys = tuple(keys)
 
-    def key_for(self, *, kid: str | None, alg: str) -> JwksKey:
+    def key_for(self, *, kid: str | None, alg: str, issued_at: float | None = None) -> JwksKey:
         key = pick_key(self._keys, kid=kid, alg=alg)
         if key is None:
             raise refuse_unknown_key(self._keys, kid=kid, alg=alg)

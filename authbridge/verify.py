@@ -2,6 +2,7 @@
 
 import logging
 import math
+import re
 import time
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
@@ -30,6 +31,10 @@ ASYMMETRIC_ALGS = frozenset(
 # cookie, "better-auth.session-cache+jwt") is meant for something else.
 ACCEPTED_TYP = frozenset({"jwt", "application/jwt"})
 TIME_CLAIMS = ("exp", "iat", "nbf")
+# Header members that carry a key or point at one; Better Auth sets none of them.
+EMBEDDED_KEY_HEADERS = ("jku", "x5u", "jwk", "x5c")
+MAX_KID_LENGTH = 256
+KEY_ID = re.compile(rf"[\x20-\x7e]{{1,{MAX_KID_LENGTH}}}")
 NOT_A_JWT_HINT = (
     "A JWT is expected, not a Better Auth session token: get one with authClient.token() "
     "or GET /api/auth/token (jwt() plugin)."
@@ -71,6 +76,17 @@ def read_header(raw: str) -> dict[str, Any]:
         header = jwt.get_unverified_header(raw)
     except jwt_errors.PyJWTError as exc:
         raise InvalidToken("The token is malformed.", reason="malformed") from exc
+    try:
+        check_header(header)
+    except AuthError as error:  # the log line names what the client sent (auth.py caps it)
+        alg, kid = header.get("alg"), header.get("kid")
+        error.alg = alg if isinstance(alg, str) else None
+        error.kid = kid if isinstance(kid, str) else None
+        raise
+    return header
+
+
+def check_header(header: Mapping[str, Any]) -> None:
     alg = header.get("alg")
     if not isinstance(alg, str) or alg not in HMAC_ALGS | ASYMMETRIC_ALGS:
         raise InvalidToken("The token's algorithm is not accepted.", reason="alg_not_allowed")
@@ -79,11 +95,23 @@ def read_header(raw: str) -> dict[str, Any]:
         raise InvalidToken("The token is not an access token (typ).", reason="bad_typ")
     if "crit" in header:
         raise InvalidToken("The token names critical header extensions.", reason="crit")
+    # Keys come only from configuration: a token that brings its own (RFC 8725 §3.10) is forged.
+    if any(name in header for name in EMBEDDED_KEY_HEADERS):
+        raise InvalidToken(
+            "The token carries its own key or key URL (jku, x5u, jwk or x5c).",
+            reason="embedded_key",
+        )
     kid = header.get("kid")
-    if kid is not None and not isinstance(kid, str):
-        raise InvalidToken("The token's key id is malformed.", reason="malformed_kid")
-    # jku, x5u, jwk and x5c are never read: keys come only from configuration.
-    return header
+    if kid is not None and not is_key_id(kid):
+        raise InvalidToken(
+            f"The token's key id (kid) is not 1-{MAX_KID_LENGTH} printable ASCII characters.",
+            reason="malformed_kid",
+        )
+
+
+def is_key_id(kid: Any) -> bool:
+    """Could ``kid`` name a key? 1-256 printable ASCII characters (Better Auth's are 32)."""
+    return isinstance(kid, str) and KEY_ID.fullmatch(kid) is not None
 
 
 def same_url(left: str, right: str) -> bool:
@@ -172,14 +200,18 @@ class Verifier:
         alg, kid = header["alg"], header.get("kid")
         try:
             claims, key = self._verified_claims(raw, alg=alg, kid=kid, key=current_key)
-            check_lifetime(claims, max_seconds=self._max_lifetime, leeway=self._leeway)
-            check_issuer_and_audience(claims, issuer=self._issuer, audiences=self._audiences)
-            identity = identity_from(claims)
+            identity = self._identity(claims)
         except AuthError as error:
             error.alg, error.kid = alg, kid
             raise
         self._verified.put(raw, identity, alg=alg, kid=kid, key=key, max_age=self._max_lifetime)
         return identity
+
+    def _identity(self, claims: Mapping[str, Any]) -> Identity:
+        """The checks on claims that follow jwt.decode's: lifetime, issuer, audience, sub."""
+        check_lifetime(claims, max_seconds=self._max_lifetime, leeway=self._leeway)
+        check_issuer_and_audience(claims, issuer=self._issuer, audiences=self._audiences)
+        return identity_from(claims)
 
     def _current_key(self, raw: str, entry: Entry) -> Any:
         """The key the key source gives now for this token (None for HMAC), asked as a full
@@ -189,7 +221,9 @@ class Verifier:
         if entry.key is None or self._jwks is None:
             return None
         try:
-            return self._jwks.key_for(kid=entry.kid, alg=entry.alg)
+            return self._jwks.key_for(
+                kid=entry.kid, alg=entry.alg, issued_at=entry.identity.claims.get("iat")
+            )
         except AuthError as error:
             self._verified.discard(raw)
             error.alg, error.kid = entry.alg, entry.kid
@@ -214,18 +248,37 @@ class Verifier:
             raise InvalidToken("Asymmetric tokens are not accepted here.", reason="no_jwks")
         if not (self._issuer and self._audiences):  # the check authbridge.E006 stops this earlier
             raise InvalidToken("No expected issuer and audience.", reason="no_issuer_audience")
-        key = key or self._jwks.key_for(kid=kid, alg=alg)
+        if key is None:
+            # Read unverified only to choose the status, never to accept: claims that can never
+            # pass are 401 before any key lookup, so they cannot cost a JWKS fetch or look like
+            # an outage (503); iat tells the key source how old the token claims to be.
+            unverified = self._decode(raw, None, alg, verify_signature=False)
+            self._identity(unverified)
+            key = self._jwks.key_for(kid=kid, alg=alg, issued_at=unverified.get("iat"))
         return self._decode(raw, key.jwk.key, alg), key
 
-    def _decode(self, raw: str, key: Any, alg: str) -> dict[str, Any]:
+    def _decode(
+        self, raw: str, key: Any, alg: str, *, verify_signature: bool = True
+    ) -> dict[str, Any]:
         try:
             return jwt.decode(
                 raw,
                 key,
                 algorithms=[alg],
                 leeway=self._leeway,
-                # iss and aud are compared by check_issuer_and_audience (trailing "/" ignored).
-                options={"require": ["exp", "sub"], "verify_aud": False, "verify_iss": False},
+                options={
+                    "verify_signature": verify_signature,
+                    # Without the signature PyJWT skips every claim unless told otherwise.
+                    "verify_exp": True,
+                    "verify_nbf": True,
+                    "verify_iat": True,
+                    "verify_sub": True,
+                    "verify_jti": True,
+                    "require": ["exp", "sub"],
+                    # iss and aud: check_issuer_and_audience (trailing "/" ignored).
+                    "verify_aud": False,
+                    "verify_iss": False,
+                },
             )
         except OverflowError as exc:  # PyJWT's int() of an infinite exp, iat or nbf
             raise InvalidToken(

@@ -195,7 +195,8 @@ def fetch(keys: TestKeys) -> FakeFetch:
 def fake_jwks_source(
     fetch: Any, clock: FakeClock, *, url: str = "http://jwks.test", **options: Any
 ) -> FetchedJwks:
-    """A FetchedJwks with the tests' policy (TTL 300, cooldown 30, timeout 3) over a fake fetch."""
+    """A FetchedJwks with the tests' policy (TTL 300, cooldown 30, timeout 3, staleness 300)
+    over a fake fetch; ``clock`` is its monotonic clock (``wall_clock=`` sets the other)."""
     policy: dict[str, Any] = {"ttl": 300, "cooldown": 30, "timeout": 3, "max_bytes": 64_000}
     return FetchedJwks(url, fetch=fetch, clock=clock, **{**policy, **options})
 

@@ -61,6 +61,7 @@ def source(**overrides: Any) -> SimpleNamespace:
         "JWT_MAX_LIFETIME_SECONDS": 86_400,
         "JWKS_CACHE_ALIAS": "default",
         "JWKS_PROXY_URL": "",
+        "JWKS_MAX_STALENESS_SECONDS": 300.0,
     }
     return SimpleNamespace(**{**values, **overrides})
 

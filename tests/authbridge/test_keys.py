@@ -17,20 +17,29 @@ from tests.authbridge.conftest import FakeClock, FakeFetch, fake_jwks_source
 from tests.conftest import ASYMMETRIC_ALGS, TestKeys
 
 
+def clocked_source(fetch: Any, clock: FakeClock, **options: Any) -> FetchedJwks:
+    """fake_jwks_source with ``clock`` as its wall clock too (iat values below are on it)."""
+    return fake_jwks_source(fetch, clock, wall_clock=clock, **options)
+
+
 @pytest.fixture
 def source(fetch: FakeFetch, clock: FakeClock) -> FetchedJwks:
-    return fake_jwks_source(fetch, clock, url="http://jwks.test/jwks")
+    return clocked_source(fetch, clock, url="http://jwks.test/jwks")
 
 
-def unknown(source: FetchedJwks, kid: str, alg: str = "EdDSA") -> InvalidToken:
+def unknown(
+    source: FetchedJwks, kid: str, alg: str = "EdDSA", *, issued_at: float | None = None
+) -> InvalidToken:
     with pytest.raises(InvalidToken) as refused:
-        source.key_for(kid=kid, alg=alg)
+        source.key_for(kid=kid, alg=alg, issued_at=issued_at)
     return refused.value
 
 
-def not_yet(source: FetchedJwks, kid: str, alg: str = "EdDSA") -> KeysUnavailable:
+def not_yet(
+    source: FetchedJwks, kid: str, alg: str = "EdDSA", *, issued_at: float | None = None
+) -> KeysUnavailable:
     with pytest.raises(KeysUnavailable) as unavailable:
-        source.key_for(kid=kid, alg=alg)
+        source.key_for(kid=kid, alg=alg, issued_at=issued_at)
     return unavailable.value
 
 
@@ -169,20 +178,20 @@ def test_ttl_refresh_picks_up_a_new_key_set(
     fetch.document = keys.jwks(("ES384",))  # test-eddsa retired
     clock.advance(301)
     assert source.key_for(kid="test-es384", alg="ES384").kid == "test-es384"
-    assert unknown(source, "test-eddsa").reason == "unknown_kid"
+    assert unknown(source, "test-eddsa").reason == "revoked_kid"  # seen 301 s earlier
 
 
 # --- FetchedJwks: unknown kid and cooldown ------------------------------------------------
 
 
 def test_unknown_kid_refetches_once_and_finds_a_rotated_key(
-    source: FetchedJwks, fetch: FakeFetch, keys: TestKeys
+    source: FetchedJwks, fetch: FakeFetch, keys: TestKeys, clock: FakeClock
 ) -> None:
     source.key_for(kid="test-eddsa", alg="EdDSA")
     fetch.document = {"keys": [*fetch.document["keys"], keys.public_jwk("EdDSA", kid="rotated")]}
-    assert source.key_for(kid="rotated", alg="EdDSA").kid == "rotated"
+    assert source.key_for(kid="rotated", alg="EdDSA", issued_at=clock.now).kid == "rotated"
     assert len(fetch.calls) == 2
-    source.key_for(kid="rotated", alg="EdDSA")
+    source.key_for(kid="rotated", alg="EdDSA", issued_at=clock.now)
     assert len(fetch.calls) == 2
 
 
@@ -190,17 +199,19 @@ def test_burst_of_unknown_kids_fetches_at_most_once_per_cooldown(
     source: FetchedJwks, fetch: FakeFetch, clock: FakeClock
 ) -> None:
     source.key_for(kid="test-eddsa", alg="EdDSA")
-    assert unknown(source, "forged-0").reason == "unknown_kid"  # looked up, and not there
+    # Tokens issued just now: a key newer than the last fetch is possible, so one look each way.
+    first = not_yet(source, "forged-0", issued_at=clock.now)
+    assert (first.reason, first.retry_after_seconds) == ("kid_not_published", 30)
     for n in range(1, 50):  # cannot be looked up within the cooldown: judged later, not now
-        assert not_yet(source, f"forged-{n}").reason == "kid_cooldown"
+        assert not_yet(source, f"forged-{n}", issued_at=clock.now).reason == "kid_cooldown"
     assert len(fetch.calls) == 2  # the warm-up plus one re-fetch
     clock.advance(29)
-    assert not_yet(source, "forged-again").retry_after_seconds == 1
+    assert not_yet(source, "forged-again", issued_at=clock.now).retry_after_seconds == 1
     assert len(fetch.calls) == 2
     clock.advance(1)
-    assert unknown(source, "forged-later-0").reason == "unknown_kid"
+    assert not_yet(source, "forged-later-0", issued_at=clock.now).reason == "kid_not_published"
     for n in range(1, 50):
-        not_yet(source, f"forged-later-{n}")
+        not_yet(source, f"forged-later-{n}", issued_at=clock.now)
     assert len(fetch.calls) == 3
     assert source.key_for(kid="test-eddsa", alg="EdDSA").kid == "test-eddsa"  # still served
 
@@ -212,7 +223,7 @@ def test_keys_fetched_for_this_token_are_not_fetched_again_for_its_kid(
     if warm:
         source.key_for(kid="test-eddsa", alg="EdDSA")
         clock.advance(301)
-    assert unknown(source, "forged").reason == "unknown_kid"
+    assert not_yet(source, "forged", issued_at=clock.now).reason == "kid_not_published"
     assert len(fetch.calls) == 1 + warm  # the fetch this call made was the re-fetch
 
 
@@ -250,12 +261,12 @@ def test_failed_refresh_keeps_stale_keys_after_the_ttl(
 
 
 def test_unknown_kid_while_the_jwks_is_down_is_a_503_with_stale_keys(
-    source: FetchedJwks, fetch: FakeFetch
+    source: FetchedJwks, fetch: FakeFetch, clock: FakeClock
 ) -> None:
     source.key_for(kid="test-eddsa", alg="EdDSA")
     fetch.error = OSError("connection refused")
     # No fetch said the kid is absent, so the token cannot be judged: 503, not a sign-out.
-    assert not_yet(source, "rotated-meanwhile").reason == "jwks_unavailable"
+    assert not_yet(source, "rotated-meanwhile", issued_at=clock.now).reason == "jwks_unavailable"
     assert source.key_for(kid="test-eddsa", alg="EdDSA").kid == "test-eddsa"  # stale keys serve
 
 
@@ -302,7 +313,7 @@ def test_threads_on_a_cold_cache_share_one_fetch(keys: TestKeys, clock: FakeCloc
         release.wait(5)
         return keys.jwks(("EdDSA",))
 
-    source = fake_jwks_source(slow_fetch, clock)
+    source = clocked_source(slow_fetch, clock)
     results: list[str | None] = []
 
     def verify_one() -> None:
@@ -403,7 +414,7 @@ def test_backoff_counts_from_the_end_of_a_slow_failed_fetch(
         clock.advance(10)  # longer than the 5 s backoff
         raise TimeoutError("timed out")
 
-    source = fake_jwks_source(slow_failure, clock, timeout=10)
+    source = clocked_source(slow_failure, clock, timeout=10)
     with pytest.raises(KeysUnavailable):
         source.key_for(kid="test-eddsa", alg="EdDSA")
     clock.advance(1)  # a request queued behind the slow fetch
@@ -439,13 +450,13 @@ def test_a_key_rotated_after_a_forged_kid_is_503_until_the_cooldown_ends(
     source: FetchedJwks, fetch: FakeFetch, clock: FakeClock, keys: TestKeys
 ) -> None:
     source.key_for(kid="test-eddsa", alg="EdDSA")
-    assert unknown(source, "forged").reason == "unknown_kid"
+    assert not_yet(source, "forged", issued_at=clock.now).reason == "kid_not_published"
     fetch.document = {"keys": [*fetch.document["keys"], keys.public_jwk("EdDSA", kid="rotated")]}
     clock.advance(12)
-    unavailable = not_yet(source, "rotated")
+    unavailable = not_yet(source, "rotated", issued_at=clock.now)
     assert (unavailable.reason, unavailable.retry_after_seconds) == ("kid_cooldown", 18)
     clock.advance(18)
-    assert source.key_for(kid="rotated", alg="EdDSA").kid == "rotated"
+    assert source.key_for(kid="rotated", alg="EdDSA", issued_at=clock.now).kid == "rotated"
     assert len(fetch.calls) == 3
 
 
@@ -460,7 +471,7 @@ def test_unknown_kid_while_another_thread_fetches_is_503(keys: TestKeys, clock: 
             release.wait(5)
         return keys.jwks(("EdDSA",))
 
-    source = fake_jwks_source(fetch, clock)
+    source = clocked_source(fetch, clock)
     source.key_for(kid="test-eddsa", alg="EdDSA")
     clock.advance(301)
     refresher = threading.Thread(
@@ -470,7 +481,7 @@ def test_unknown_kid_while_another_thread_fetches_is_503(keys: TestKeys, clock: 
     try:
         assert started.wait(5)
         assert source.key_for(kid="test-eddsa", alg="EdDSA").kid == "test-eddsa"  # stale serve
-        unavailable = not_yet(source, "new-kid")
+        unavailable = not_yet(source, "new-kid", issued_at=clock.now)
         assert (unavailable.reason, unavailable.retry_after_seconds) == ("kid_fetch_in_flight", 1)
     finally:
         release.set()
@@ -501,7 +512,7 @@ class MemoryStore:
 
 
 def stored_source(fetch: FakeFetch, clock: FakeClock, store: MemoryStore) -> FetchedJwks:
-    return fake_jwks_source(fetch, clock, store=store)
+    return clocked_source(fetch, clock, store=store)
 
 
 def test_a_new_process_starts_from_the_stored_keys_without_fetching(
@@ -575,7 +586,7 @@ def test_a_cold_process_waits_for_the_fetch_another_one_claimed(
         if len(naps) == 3:
             store.entry = (keys.jwks(("EdDSA",)), 0.0)
 
-    source = fake_jwks_source(fetch, clock, store=store, sleep=sleep)
+    source = clocked_source(fetch, clock, store=store, sleep=sleep)
     assert source.key_for(kid="test-eddsa", alg="EdDSA").kid == "test-eddsa"
     assert fetch.calls == []
     assert len(naps) == 3
@@ -587,7 +598,7 @@ def test_a_cold_process_fetches_itself_when_the_claimed_fetch_never_lands(
     store = MemoryStore()
     store.claimable = False
     naps: list[float] = []
-    source = fake_jwks_source(fetch, clock, store=store, sleep=naps.append)
+    source = clocked_source(fetch, clock, store=store, sleep=naps.append)
     assert source.key_for(kid="test-eddsa", alg="EdDSA").kid == "test-eddsa"
     assert len(fetch.calls) == 1
     assert 0 < sum(naps) <= 3.05  # waited at most the fetch timeout

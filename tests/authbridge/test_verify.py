@@ -50,11 +50,23 @@ def test_refusal_carries_alg_and_kid_for_the_log(
 # --- read_header -------------------------------------------------------------------------------
 
 
-def test_read_header_returns_the_header_without_following_anything(make_token: Any) -> None:
-    token = make_token("EdDSA", headers={"jku": "http://127.0.0.1:1/k", "x5u": "http://x"})
-    header = read_header(token)
-    assert header["alg"] == "EdDSA"
-    assert header["kid"] == "test-eddsa"
+def test_read_header_returns_the_header(make_token: Any) -> None:
+    header = read_header(make_token("EdDSA", headers={"typ": "JWT"}))
+    assert (header["alg"], header["kid"], header["typ"]) == ("EdDSA", "test-eddsa", "JWT")
+
+
+@pytest.mark.parametrize("field", ["jku", "x5u", "jwk", "x5c"])
+def test_read_header_refuses_a_key_or_key_url_without_following_it(
+    make_token: Any, field: str
+) -> None:
+    token = make_token("EdDSA", headers={field: "http://127.0.0.1:1/k"})
+    with pytest.raises(InvalidToken) as refused:
+        read_header(token)
+    assert (refused.value.reason, refused.value.alg, refused.value.kid) == (
+        "embedded_key",
+        "EdDSA",
+        "test-eddsa",
+    )
 
 
 @pytest.mark.parametrize(

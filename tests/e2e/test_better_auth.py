@@ -182,7 +182,8 @@ def test_a_key_rotated_right_after_a_forged_kid_is_503_then_200_never_401(
     user = server.sign_up("Jo")
     old_token = user.jwt()
     assert api("GET", "/me", old_token).status == 200  # the JWKS is now cached
-    assert api("GET", "/me", with_kid(old_token, "forged")).status == 401  # looked up: absent
+    # Looked up and absent, but issued just now: it might be a key no JWKS has shown yet.
+    assert api("GET", "/me", with_kid(old_token, "forged")).status == 503
 
     new_kid = server.rotate_key()
     new_token = user.jwt()
