@@ -49,6 +49,7 @@ class Response:
     status: int
     headers: dict[str, str]
     body: Any
+    cookies: dict[str, str] = field(default_factory=dict)  # from Set-Cookie, values as sent
 
 
 def http(
@@ -69,7 +70,10 @@ def http(
         parsed = json.loads(text) if text else None
     except json.JSONDecodeError:
         parsed = text
-    return Response(status, {k.lower(): v for k, v in got.items()}, parsed)
+    # one Set-Cookie header per cookie: the headers dict would keep only the last
+    pairs = (c.split(";", 1)[0].partition("=") for c in got.get_all("Set-Cookie") or [])
+    cookies = {name.strip(): value for name, _, value in pairs}
+    return Response(status, {k.lower(): v for k, v in got.items()}, parsed, cookies)
 
 
 @dataclass
@@ -81,6 +85,7 @@ class BetterAuthUser:
     email: str
     name: str
     session_token: str = field(repr=False)
+    cookies: dict[str, str] = field(repr=False)  # what sign-in set
 
     def call(self, method: str, route: str) -> Response:
         """A Better Auth route ("/token"), wherever Better Auth is mounted."""
@@ -134,7 +139,7 @@ class BetterAuthServer:
         )
         assert signed_in.status == 200, signed_in.body
         user, token = signed_in.body["user"], signed_in.body["token"]
-        return BetterAuthUser(self, user["id"], email, name, token)
+        return BetterAuthUser(self, user["id"], email, name, token, signed_in.cookies)
 
     def rotate_key(self) -> str:
         reply = http("POST", f"{self.origin}/test/rotate-key")

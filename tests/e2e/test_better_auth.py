@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from tests.e2e.conftest import Api, BetterAuthServer, http
 
@@ -23,6 +24,11 @@ def segment_of(token: str, index: int) -> dict[str, Any]:
 
 def header_of(token: str) -> dict[str, Any]:
     return segment_of(token, 0)
+
+
+def refusals(reason: str) -> float:
+    """auth_refusals_total{reason}: the live server runs in this process."""
+    return REGISTRY.get_sample_value("auth_refusals_total", {"reason": reason}) or 0.0
 
 
 def test_two_real_users_full_task_lifecycle_and_isolation(
@@ -122,6 +128,28 @@ def test_better_auth_under_a_path_needs_only_better_auth_url(
 
     assert api("GET", "/me", token).body["id"] == user.id
     assert api("GET", "/me", user.hs256_token()).body["id"] == user.id
+
+
+def test_better_auths_session_data_cookie_is_refused(
+    start_better_auth: Callable[..., BetterAuthServer], trust: Callable[..., None], api: Api
+) -> None:
+    """Golden vector: session.cookieCache { strategy: "jwt" } signs the better-auth.session_data
+    cookie with HS256 and BETTER_AUTH_SECRET, and gives it no sub, iss or aud."""
+    server = start_better_auth(BA_COOKIE_CACHE="jwt")
+    trust(server)
+    user = server.sign_up("Lou")
+    cookie = user.cookies["better-auth.session_data"]
+    assert header_of(cookie) == {"alg": "HS256"}
+    claims = segment_of(cookie, 1)
+    assert claims["user"]["id"] == user.id
+    assert not {"sub", "iss", "aud"} & claims.keys()
+
+    before = refusals("missing_claim")
+    refused = api("GET", "/me", cookie)
+    assert (refused.status, refused.body) == (401, {"detail": "The token lacks a required claim."})
+    challenge = refused.headers["www-authenticate"]
+    assert 'error_description="The token lacks a required claim."' in challenge
+    assert refusals("missing_claim") == before + 1
 
 
 def test_token_from_an_unrelated_better_auth_is_refused(

@@ -44,6 +44,10 @@ if (!KEY_ALGS[keyAlg]) fail(`BA_KEY_ALG must be one of ${Object.keys(KEY_ALGS).j
 const basePath = process.env.BA_BASE_PATH ?? "";
 if (basePath && !basePath.startsWith("/")) fail(`BA_BASE_PATH must start with "/"; got ${basePath}`);
 
+// Better Auth's session cookie cache (the better-auth.session_data cookie); unset: off.
+const cookieCache = process.env.BA_COOKIE_CACHE || "";
+if (cookieCache && !["compact", "jwt", "jwe"].includes(cookieCache)) fail(`BA_COOKIE_CACHE must be compact, jwt or jwe; got ${cookieCache}`);
+
 const customIssuer = process.env.BA_JWT_ISSUER || undefined;
 const customAudience = process.env.BA_JWT_AUDIENCE || undefined;
 const expirationTime = process.env.BA_JWT_EXPIRATION || "15m";
@@ -132,6 +136,7 @@ async function showConfig(req, res) {
 		authURL: ctx.baseURL,
 		baseURL: ctx.options.baseURL,
 		keyAlg,
+		cookieCache,
 		issuer: customIssuer ?? ctx.options.baseURL,
 		audience: customAudience ?? ctx.options.baseURL,
 		expirationTime,
@@ -188,6 +193,7 @@ server.listen(Number(portText), HOST, async () => {
 				maxPasswordLength: 128,
 			},
 			plugins: [jwt(jwtOptions), bearer()],
+			...(cookieCache ? { session: { cookieCache: { enabled: true, strategy: cookieCache } } } : {}),
 			rateLimit: { enabled: false },
 			trustedOrigins: [origin, "http://localhost:3000"],
 			advanced: { disableCSRFCheck: true, disableOriginCheck: true },
