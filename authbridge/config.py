@@ -4,6 +4,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -15,7 +16,19 @@ from authbridge.keys import KeySource, PinnedJwks, parse_jwks
 from authbridge.tokencache import VerifiedTokens
 from authbridge.verify import Verifier
 
-JWKS_PATH = "/api/auth/jwks"
+# What better-auth 1.7.25 does with its base URL (read in its dist files):
+# - utils/url.mjs getBaseURL/withPath: a base URL with a path (other than "/") is kept as it
+#   is and the basePath option ignored; without one, basePath (default "/api/auth") is
+#   appended. api/index.mjs routes under that URL's path, trailing "/" or not.
+# - plugins/jwt/index.mjs serves the JWKS at jwks.jwksPath (default "/jwks") under it:
+#   "https://a.example/auth/" -> /auth/jwks.
+# - context/create-context.mjs keeps only new URL(baseURL).origin as options.baseURL, and
+#   plugins/jwt/sign.mjs signs with iss = aud = that origin (unless jwt.issuer/jwt.audience).
+# basePath, jwksPath and jwt.issuer/audience are not in the URL: each needs its override.
+DEFAULT_BASE_PATH = "/api/auth"
+JWKS_ROUTE = "/jwks"
+JWKS_PATH = DEFAULT_BASE_PATH + JWKS_ROUTE  # the JWKS path when the base URL has none
+DEFAULT_PORTS = {"http": ":80", "https": ":443"}
 MAX_JWKS_BYTES = 64_000
 AUTH_SETTING_PREFIXES = ("BETTER_AUTH_", "JWT_", "JWKS_")
 
@@ -31,6 +44,24 @@ def parse_secret_list(raw: str) -> tuple[str, ...]:
             raise ValueError("each entry must look like version:secret")
         secrets.append(secret)
     return tuple(secrets)
+
+
+def url_origin(url: str) -> str:
+    """``scheme://host[:port]`` as a browser's URL.origin gives it: what Better Auth puts in
+    iss and aud (lower case, no user info, no default port, no path)."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = parts.netloc.rpartition("@")[2].lower()
+    if scheme in DEFAULT_PORTS:
+        host = host.removesuffix(DEFAULT_PORTS[scheme])
+    return f"{scheme}://{host}"
+
+
+def jwks_url_of(url: str) -> str:
+    """Better Auth's JWKS for this base URL: under its path if it has one, else /api/auth."""
+    parts = urlsplit(url.strip())
+    base_path = parts.path.rstrip("/") or DEFAULT_BASE_PATH
+    return urlunsplit((parts.scheme, parts.netloc, base_path + JWKS_ROUTE, "", ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,15 +82,16 @@ class AuthConfig:
 
     @classmethod
     def from_settings(cls, source: Any = settings) -> "AuthConfig":
-        base_url = source.BETTER_AUTH_URL.rstrip("/")
+        base_url = source.BETTER_AUTH_URL
+        origin = url_origin(base_url) if base_url else ""
         secrets = [source.BETTER_AUTH_SECRET] if source.BETTER_AUTH_SECRET else []
         secrets += [s for s in parse_secret_list(source.BETTER_AUTH_SECRETS) if s not in secrets]
         return cls(
-            jwks_url=source.BETTER_AUTH_JWKS_URL or (f"{base_url}{JWKS_PATH}" if base_url else ""),
+            jwks_url=source.BETTER_AUTH_JWKS_URL or (jwks_url_of(base_url) if base_url else ""),
             pinned_jwks=source.BETTER_AUTH_JWKS,
             secrets=tuple(secrets),
-            issuer=source.BETTER_AUTH_ISSUER or base_url,
-            audiences=tuple(source.BETTER_AUTH_AUDIENCE) or ((base_url,) if base_url else ()),
+            issuer=source.BETTER_AUTH_ISSUER or origin,
+            audiences=tuple(source.BETTER_AUTH_AUDIENCE) or ((origin,) if origin else ()),
             leeway_seconds=source.JWT_LEEWAY_SECONDS,
             cache_seconds=source.JWKS_CACHE_SECONDS,
             cooldown_seconds=source.JWKS_REFRESH_COOLDOWN_SECONDS,

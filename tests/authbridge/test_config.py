@@ -1,4 +1,5 @@
-"""parse_secret_list, AuthConfig.from_settings, key_source() and the reset of get_verifier()."""
+"""parse_secret_list, url_origin, jwks_url_of, AuthConfig.from_settings, key_source() and the
+reset of get_verifier()."""
 
 import json
 from types import SimpleNamespace
@@ -6,7 +7,14 @@ from typing import Any
 
 import pytest
 
-from authbridge.config import AuthConfig, get_config, get_verifier, parse_secret_list
+from authbridge.config import (
+    AuthConfig,
+    get_config,
+    get_verifier,
+    jwks_url_of,
+    parse_secret_list,
+    url_origin,
+)
 from authbridge.errors import InvalidToken
 from authbridge.jwks import FetchedJwks
 from authbridge.keys import PinnedJwks
@@ -72,15 +80,58 @@ def test_nothing_configured_expects_nothing() -> None:
     assert config.key_source() is None
 
 
-@pytest.mark.parametrize("url", [BASE, BASE + "/"], ids=["plain", "trailing-slash"])
-def test_base_url_gives_jwks_url_issuer_and_audience(url: str) -> None:
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        pytest.param(BASE + "/auth", BASE, id="path"),
+        pytest.param("HTTPS://App.Example.COM/", BASE, id="case"),
+        pytest.param("https://app.example.com:443/auth", BASE, id="https-default-port"),
+        pytest.param("http://127.0.0.1:80/auth", "http://127.0.0.1", id="http-default-port"),
+        pytest.param("http://127.0.0.1:8080/a", "http://127.0.0.1:8080", id="other-port"),
+        pytest.param("https://ba:pw@app.example.com/auth", BASE, id="user-info"),
+        pytest.param("http://[::1]:3000/api/auth?x=1", "http://[::1]:3000", id="ipv6-query"),
+    ],
+)
+def test_url_origin_is_what_better_auth_puts_in_iss_and_aud(url: str, origin: str) -> None:
+    assert url_origin(url) == origin
+
+
+@pytest.mark.parametrize(
+    ("url", "jwks_url"),
+    [
+        pytest.param(BASE, BASE + "/api/auth/jwks", id="no-path"),
+        pytest.param(BASE + "/", BASE + "/api/auth/jwks", id="root-path"),
+        pytest.param(BASE + "/auth", BASE + "/auth/jwks", id="auth"),
+        pytest.param(BASE + "/auth/", BASE + "/auth/jwks", id="auth-trailing-slash"),
+        pytest.param(BASE + "/api/auth", BASE + "/api/auth/jwks", id="api-auth"),
+        pytest.param(BASE + "/api/auth/", BASE + "/api/auth/jwks", id="api-auth-trailing-slash"),
+        pytest.param(BASE + "/auth?x=1#top", BASE + "/auth/jwks", id="query-and-fragment"),
+        pytest.param("http://ba:3000", "http://ba:3000/api/auth/jwks", id="internal-host"),
+    ],
+)
+def test_jwks_url_is_under_the_base_urls_own_path_else_api_auth(url: str, jwks_url: str) -> None:
+    assert jwks_url_of(url) == jwks_url
+
+
+@pytest.mark.parametrize(
+    ("url", "jwks_url"),
+    [
+        pytest.param(BASE, BASE + "/api/auth/jwks", id="plain"),
+        pytest.param(BASE + "/", BASE + "/api/auth/jwks", id="trailing-slash"),
+        pytest.param(BASE + "/auth", BASE + "/auth/jwks", id="auth"),
+        pytest.param(BASE + "/auth/", BASE + "/auth/jwks", id="auth-trailing-slash"),
+        pytest.param(BASE + "/api/auth", BASE + "/api/auth/jwks", id="api-auth"),
+    ],
+)
+def test_base_url_gives_jwks_url_issuer_and_audience(url: str, jwks_url: str) -> None:
+    """Better Auth signs with its base URL's origin whatever path it is mounted under."""
     config = AuthConfig.from_settings(source(BETTER_AUTH_URL=url))
-    assert config.jwks_url == BASE + "/api/auth/jwks"
+    assert config.jwks_url == jwks_url
     assert config.issuer == BASE
     assert config.audiences == (BASE,)
     fetched = config.key_source()
     assert isinstance(fetched, FetchedJwks)
-    assert fetched.url == BASE + "/api/auth/jwks"
+    assert fetched.url == jwks_url
 
 
 def test_explicit_values_override_the_base_url() -> None:
@@ -100,6 +151,23 @@ def test_explicit_values_override_the_base_url() -> None:
     assert (config.issuer, config.audiences) == ("https://issuer.example.com", ("a", "b"))
     assert (config.leeway_seconds, config.cache_seconds) == (3, 60.0)
     assert (config.cooldown_seconds, config.timeout_seconds) == (5.0, 0.5)
+
+
+def test_an_internal_jwks_url_keeps_the_public_issuer_and_audience() -> None:
+    """Containers: the JWKS is fetched from Better Auth's internal address, iss stays public."""
+    internal = "http://better-auth:3000/auth/jwks"
+    config = AuthConfig.from_settings(
+        source(BETTER_AUTH_URL=BASE + "/auth", BETTER_AUTH_JWKS_URL=internal)
+    )
+    assert (config.jwks_url, config.issuer, config.audiences) == (internal, BASE, (BASE,))
+
+
+def test_an_explicit_issuer_keeps_the_derived_jwks_url() -> None:
+    config = AuthConfig.from_settings(
+        source(BETTER_AUTH_URL=BASE + "/auth", BETTER_AUTH_ISSUER="https://issuer.example.com")
+    )
+    assert (config.jwks_url, config.issuer) == (BASE + "/auth/jwks", "https://issuer.example.com")
+    assert config.audiences == (BASE,)
 
 
 def test_secret_comes_first_and_the_list_adds_the_others_once() -> None:

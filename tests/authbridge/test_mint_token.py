@@ -61,6 +61,18 @@ def test_without_an_expected_issuer_the_token_has_none(settings: Any) -> None:
     assert "aud" not in claims
 
 
+@pytest.mark.parametrize("path", ["/auth", "/api/auth/"])
+def test_issuer_and_audience_are_the_base_urls_origin_like_better_auths(
+    settings: Any, path: str
+) -> None:
+    """One expected iss/aud fits both kinds of token: Better Auth signs with the origin."""
+    settings.BETTER_AUTH_URL = TEST_ISSUER + path
+    settings.BETTER_AUTH_ISSUER = ""
+    settings.BETTER_AUTH_AUDIENCE = []
+    claims = get_verifier().verify(mint("ann").strip()).claims
+    assert claims["iss"] == claims["aud"] == TEST_ISSUER
+
+
 def test_refuses_without_a_secret(settings: Any) -> None:
     settings.BETTER_AUTH_SECRET = ""
     with pytest.raises(CommandError, match="BETTER_AUTH_SECRET"):

@@ -14,6 +14,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -48,6 +49,7 @@ class Response:
     status: int
     headers: dict[str, str]
     body: Any
+    cookies: dict[str, str] = field(default_factory=dict)  # from Set-Cookie, values as sent
 
 
 def http(
@@ -68,7 +70,10 @@ def http(
         parsed = json.loads(text) if text else None
     except json.JSONDecodeError:
         parsed = text
-    return Response(status, {k.lower(): v for k, v in got.items()}, parsed)
+    # one Set-Cookie header per cookie: the headers dict would keep only the last
+    pairs = (c.split(";", 1)[0].partition("=") for c in got.get_all("Set-Cookie") or [])
+    cookies = {name.strip(): value for name, _, value in pairs}
+    return Response(status, {k.lower(): v for k, v in got.items()}, parsed, cookies)
 
 
 @dataclass
@@ -80,55 +85,64 @@ class BetterAuthUser:
     email: str
     name: str
     session_token: str = field(repr=False)
+    cookies: dict[str, str] = field(repr=False)  # what sign-in set
 
-    def call(self, method: str, path: str) -> Response:
+    def call(self, method: str, route: str) -> Response:
+        """A Better Auth route ("/token"), wherever Better Auth is mounted."""
         headers = {"Authorization": f"Bearer {self.session_token}"}
-        return http(method, f"{self.server.url}{path}", headers=headers)
+        return http(method, f"{self.server.auth_url}{route}", headers=headers)
 
     def jwt(self) -> str:
         """authClient.token(): GET /api/auth/token."""
-        reply = self.call("GET", "/api/auth/token")
+        reply = self.call("GET", "/token")
         assert reply.status == 200, reply.body
         return str(reply.body["token"])
 
     def session_jwt(self) -> str:
         """The `set-auth-jwt` header that get-session returns."""
-        reply = self.call("GET", "/api/auth/get-session")
+        reply = self.call("GET", "/get-session")
         assert reply.status == 200, reply.body
         return reply.headers["set-auth-jwt"]
 
     def hs256_token(self) -> str:
         """What a Next.js server does with jose and BETTER_AUTH_SECRET."""
-        reply = self.call("POST", "/test/hs256-token")
+        headers = {"Authorization": f"Bearer {self.session_token}"}
+        reply = http("POST", f"{self.server.origin}/test/hs256-token", headers=headers)
         assert reply.status == 200, reply.body
         return str(reply.body["token"])
 
     def sign_out(self) -> None:
-        assert self.call("POST", "/api/auth/sign-out").status == 200
+        assert self.call("POST", "/sign-out").status == 200
 
 
 @dataclass
 class BetterAuthServer:
-    url: str
+    url: str  # its BETTER_AUTH_URL, as given
+    auth_url: str  # where Better Auth says its routes are (its context's baseURL), no "/"
     secret: str
     process: subprocess.Popen[str] = field(repr=False)
+
+    @property
+    def origin(self) -> str:
+        """scheme://host:port, where the test routes are."""
+        return "{0.scheme}://{0.netloc}".format(urlsplit(self.url))
 
     def sign_up(self, name: str, password: str = "correct-horse-battery") -> BetterAuthUser:
         email = f"{name.lower()}-{secrets.token_hex(4)}@example.com"
         body = {"email": email, "password": password, "name": name}
-        reply = http("POST", f"{self.url}/api/auth/sign-up/email", body=body)
+        reply = http("POST", f"{self.auth_url}/sign-up/email", body=body)
         assert reply.status == 200, reply.body
         signed_in = http(
             "POST",
-            f"{self.url}/api/auth/sign-in/email",
+            f"{self.auth_url}/sign-in/email",
             body={"email": email, "password": password},
         )
         assert signed_in.status == 200, signed_in.body
-        user = signed_in.body["user"]
-        return BetterAuthUser(self, user["id"], email, name, signed_in.body["token"])
+        user, token = signed_in.body["user"], signed_in.body["token"]
+        return BetterAuthUser(self, user["id"], email, name, token, signed_in.cookies)
 
     def rotate_key(self) -> str:
-        reply = http("POST", f"{self.url}/test/rotate-key")
+        reply = http("POST", f"{self.origin}/test/rotate-key")
         assert reply.status == 200, reply.body
         return str(reply.body["kid"])
 
@@ -161,21 +175,22 @@ def run_better_auth(project: Path, **env: str) -> Iterator[BetterAuthServer]:
         if not line.startswith("READY "):
             process.kill()
             pytest.fail(f"Better Auth did not start: {line!r} {process.stderr.read()[-2000:]}")  # type: ignore[union-attr]
-        yield BetterAuthServer(line.split()[1], E2E_SECRET, process)
+        _, url, auth_url = line.split()
+        yield BetterAuthServer(url, auth_url.rstrip("/"), E2E_SECRET, process)
     finally:
         stop(process, timeout=10)
 
 
 @pytest.fixture(scope="session")
 def better_auth(node_project: Path) -> Iterator[BetterAuthServer]:
-    """The default Better Auth: EdDSA keys, iss = aud = its base URL."""
+    """The default Better Auth: EdDSA keys, a base URL without a path, iss = aud = its URL."""
     with run_better_auth(node_project) as server:
         yield server
 
 
 @pytest.fixture
 def start_better_auth(node_project: Path) -> Iterator[Callable[..., BetterAuthServer]]:
-    """Start a Better Auth with other options (BA_KEY_ALG, BA_JWT_ISSUER, ...) for one test."""
+    """Start a Better Auth with other options (BA_KEY_ALG, BA_BASE_PATH, ...) for one test."""
     with ExitStack() as stack:
         yield lambda **env: stack.enter_context(run_better_auth(node_project, **env))
 

@@ -10,15 +10,25 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
-from tests.e2e.conftest import Api, BetterAuthServer
+from tests.e2e.conftest import Api, BetterAuthServer, http
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def header_of(token: str) -> dict[str, Any]:
-    segment = token.split(".")[0]
+def segment_of(token: str, index: int) -> dict[str, Any]:
+    segment = token.split(".")[index]
     return dict(json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))))
+
+
+def header_of(token: str) -> dict[str, Any]:
+    return segment_of(token, 0)
+
+
+def refusals(reason: str) -> float:
+    """auth_refusals_total{reason}: the live server runs in this process."""
+    return REGISTRY.get_sample_value("auth_refusals_total", {"reason": reason}) or 0.0
 
 
 def test_two_real_users_full_task_lifecycle_and_isolation(
@@ -97,6 +107,51 @@ def test_custom_issuer_and_audience(
     assert api("GET", "/me", token).body["id"] == user.id
 
 
+@pytest.mark.parametrize("path", ["/auth", "/auth/", "/api/auth", "/api/auth/"])
+def test_better_auth_under_a_path_needs_only_better_auth_url(
+    start_better_auth: Callable[..., BetterAuthServer],
+    trust: Callable[..., None],
+    api: Api,
+    path: str,
+) -> None:
+    """The same BETTER_AUTH_URL on both sides; Better Auth signs with the origin only."""
+    server = start_better_auth(BA_BASE_PATH=path)
+    assert server.url == server.origin + path
+    assert server.auth_url == server.origin + path.rstrip("/")
+    trust(server)
+    user = server.sign_up("Kai")
+    token = user.jwt()
+    claims = segment_of(token, 1)
+    # What the whole URL as iss/aud and {url}/api/auth/jwks expected: neither is there.
+    assert claims["iss"] == claims["aud"] == server.origin != server.url.rstrip("/")
+    assert http("GET", f"{server.url.rstrip('/')}/api/auth/jwks").status == 404
+
+    assert api("GET", "/me", token).body["id"] == user.id
+    assert api("GET", "/me", user.hs256_token()).body["id"] == user.id
+
+
+def test_better_auths_session_data_cookie_is_refused(
+    start_better_auth: Callable[..., BetterAuthServer], trust: Callable[..., None], api: Api
+) -> None:
+    """Golden vector: session.cookieCache { strategy: "jwt" } signs the better-auth.session_data
+    cookie with HS256 and BETTER_AUTH_SECRET, and gives it no sub, iss or aud."""
+    server = start_better_auth(BA_COOKIE_CACHE="jwt")
+    trust(server)
+    user = server.sign_up("Lou")
+    cookie = user.cookies["better-auth.session_data"]
+    assert header_of(cookie) == {"alg": "HS256"}
+    claims = segment_of(cookie, 1)
+    assert claims["user"]["id"] == user.id
+    assert not {"sub", "iss", "aud"} & claims.keys()
+
+    before = refusals("missing_claim")
+    refused = api("GET", "/me", cookie)
+    assert (refused.status, refused.body) == (401, {"detail": "The token lacks a required claim."})
+    challenge = refused.headers["www-authenticate"]
+    assert 'error_description="The token lacks a required claim."' in challenge
+    assert refusals("missing_claim") == before + 1
+
+
 def test_token_from_an_unrelated_better_auth_is_refused(
     better_auth: BetterAuthServer,
     start_better_auth: Callable[..., BetterAuthServer],
@@ -150,7 +205,7 @@ def test_jwt_stays_valid_after_sign_out_until_it_expires(
     user = better_auth.sign_up("Hal")
     token = user.jwt()
     user.sign_out()
-    assert user.call("GET", "/api/auth/token").status == 401  # no new JWTs for this session
+    assert user.call("GET", "/token").status == 401  # no new JWTs for this session
     assert api("GET", "/me", token).status == 200  # but the issued one lives until exp
     claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
     assert claims["exp"] - claims["iat"] == 15 * 60

@@ -39,6 +39,15 @@ if (!/^\d+$/.test(portText) || Number(portText) > 65535) fail(`invalid PORT ${JS
 const keyAlg = process.env.BA_KEY_ALG || "EdDSA";
 if (!KEY_ALGS[keyAlg]) fail(`BA_KEY_ALG must be one of ${Object.keys(KEY_ALGS).join(", ")}; got ${keyAlg}`);
 
+// The base URL's path, as an operator would write it into BETTER_AUTH_URL ("/auth",
+// "/api/auth/"); empty: no path, so Better Auth mounts its routes at its basePath, /api/auth.
+const basePath = process.env.BA_BASE_PATH ?? "";
+if (basePath && !basePath.startsWith("/")) fail(`BA_BASE_PATH must start with "/"; got ${basePath}`);
+
+// Better Auth's session cookie cache (the better-auth.session_data cookie); unset: off.
+const cookieCache = process.env.BA_COOKIE_CACHE || "";
+if (cookieCache && !["compact", "jwt", "jwe"].includes(cookieCache)) fail(`BA_COOKIE_CACHE must be compact, jwt or jwe; got ${cookieCache}`);
+
 const customIssuer = process.env.BA_JWT_ISSUER || undefined;
 const customAudience = process.env.BA_JWT_AUDIENCE || undefined;
 const expirationTime = process.env.BA_JWT_EXPIRATION || "15m";
@@ -51,7 +60,7 @@ const db = { user: [], session: [], account: [], verification: [], jwks: [] };
 let auth; // built once the real port is known (PORT=0 picks a free one)
 let authHandler;
 let jwtOptions;
-let baseURL;
+let origin; // http://127.0.0.1:<port>: where the test routes are
 
 function sendJson(res, status, body) {
 	const data = JSON.stringify(body);
@@ -97,22 +106,23 @@ async function rotateKey(req, res, url) {
 // POST|GET /test/hs256-token[?alg=HS384|HS512]
 // What many Next.js apps do server-side: an HMAC JWT signed with BETTER_AUTH_SECRET
 // for the user of the current session (cookie or bearer session token).
-// iss/aud: the same values the JWT plugin uses (BA_JWT_ISSUER / BA_JWT_AUDIENCE,
-// else baseURL), so one expected iss/aud on the API side fits both token kinds.
+// iss/aud: the same values the JWT plugin uses (BA_JWT_ISSUER / BA_JWT_AUDIENCE, else
+// Better Auth's options.baseURL, the origin), so one expected iss/aud fits both token kinds.
 async function hmacToken(req, res, url) {
 	const alg = url.searchParams.get("alg") || "HS256";
 	if (!HMAC_ALGS.has(alg)) return sendJson(res, 400, { error: `alg must be one of ${[...HMAC_ALGS].join(", ")}` });
 	const session = await auth.api.getSession({ headers: fromNodeHeaders(req.headers) });
 	if (!session?.user) return sendJson(res, 401, { error: "no session" });
 	const { user } = session;
+	const { options } = await authContext();
 	const now = Math.floor(Date.now() / 1000);
 	const token = await new SignJWT({ email: user.email, name: user.name })
 		.setProtectedHeader({ alg, typ: "JWT" })
 		.setSubject(user.id)
 		.setIssuedAt(now)
 		.setExpirationTime(now + 15 * 60)
-		.setIssuer(customIssuer ?? baseURL)
-		.setAudience(customAudience ?? baseURL)
+		.setIssuer(customIssuer ?? options.baseURL)
+		.setAudience(customAudience ?? options.baseURL)
 		.sign(new TextEncoder().encode(secret));
 	sendJson(res, 200, { token });
 }
@@ -122,10 +132,13 @@ async function showConfig(req, res) {
 	const ctx = await authContext();
 	const keys = await ctx.adapter.findMany({ model: "jwks" });
 	sendJson(res, 200, {
-		baseURL,
+		betterAuthURL: process.env.BETTER_AUTH_URL,
+		authURL: ctx.baseURL,
+		baseURL: ctx.options.baseURL,
 		keyAlg,
-		issuer: customIssuer ?? baseURL,
-		audience: customAudience ?? baseURL,
+		cookieCache,
+		issuer: customIssuer ?? ctx.options.baseURL,
+		audience: customAudience ?? ctx.options.baseURL,
 		expirationTime,
 		kids: keys.map((k) => k.id),
 	});
@@ -139,7 +152,7 @@ const testRoutes = {
 
 const server = http.createServer((req, res) => {
 	if (!authHandler) return sendJson(res, 503, { error: "starting" });
-	const url = new URL(req.url ?? "/", baseURL);
+	const url = new URL(req.url ?? "/", origin);
 	const route = testRoutes[url.pathname];
 	if (route) {
 		if (!route.methods.includes(req.method)) return sendJson(res, 405, { error: "method not allowed" });
@@ -156,7 +169,11 @@ const server = http.createServer((req, res) => {
 server.listen(Number(portText), HOST, async () => {
 	try {
 		const { port } = server.address();
-		baseURL = `http://${HOST}:${port}`;
+		origin = `http://${HOST}:${port}`;
+		// Better Auth reads BETTER_AUTH_URL itself when no baseURL option is given, as in a
+		// deployment; set here because the port is known only now (and any inherited value
+		// must not count).
+		process.env.BETTER_AUTH_URL = `${origin}${basePath}`;
 		jwtOptions = {
 			jwks: { keyPairConfig: KEY_ALGS[keyAlg] },
 			jwt: {
@@ -167,7 +184,6 @@ server.listen(Number(portText), HOST, async () => {
 		};
 		auth = betterAuth({
 			appName: "todo-api-e2e",
-			baseURL,
 			secret,
 			database: memoryAdapter(db),
 			emailAndPassword: {
@@ -177,8 +193,9 @@ server.listen(Number(portText), HOST, async () => {
 				maxPasswordLength: 128,
 			},
 			plugins: [jwt(jwtOptions), bearer()],
+			...(cookieCache ? { session: { cookieCache: { enabled: true, strategy: cookieCache } } } : {}),
 			rateLimit: { enabled: false },
-			trustedOrigins: [baseURL, "http://localhost:3000"],
+			trustedOrigins: [origin, "http://localhost:3000"],
 			advanced: { disableCSRFCheck: true, disableOriginCheck: true },
 			telemetry: { enabled: false },
 			logger: {
@@ -193,7 +210,8 @@ server.listen(Number(portText), HOST, async () => {
 		// cannot race into creating two.
 		await createJwk({ context: ctx }, jwtOptions);
 		authHandler = toNodeHandler(auth);
-		process.stdout.write(`READY ${baseURL}\n`);
+		// BETTER_AUTH_URL, then where Better Auth says its routes are (its context's baseURL)
+		process.stdout.write(`READY ${process.env.BETTER_AUTH_URL} ${ctx.baseURL}\n`);
 	} catch (err) {
 		fail(`startup failed: ${err?.stack ?? err}`);
 	}
