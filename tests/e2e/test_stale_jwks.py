@@ -44,7 +44,7 @@ def stale_proxy(better_auth: BetterAuthServer) -> Iterator[Callable[[BetterAuthS
     proxies: list[StaleProxy] = []
 
     def start(server: BetterAuthServer) -> str:
-        proxy = StaleProxy(f"{server.url}/api/auth/jwks", PROXY_CACHE_SECONDS)
+        proxy = StaleProxy(f"{server.auth_url}/jwks", PROXY_CACHE_SECONDS)
         proxies.append(proxy)
 
         class Handler(BaseHTTPRequestHandler):
@@ -108,14 +108,14 @@ def test_a_token_from_another_better_auth_is_401_once_a_fetch_proves_it(
     trust(
         better_auth,
         BETTER_AUTH_URL=stranger.url,
-        BETTER_AUTH_JWKS_URL=f"{better_auth.url}/api/auth/jwks",
+        BETTER_AUTH_JWKS_URL=f"{better_auth.auth_url}/jwks",
     )
     first = api("GET", "/me", token)  # issued just now: a key newer than the fetch is possible
     assert (first.status, "retry-after" in first.headers) == (503, True)
     trust(
         better_auth,
         BETTER_AUTH_URL=stranger.url,
-        BETTER_AUTH_JWKS_URL=f"{better_auth.url}/api/auth/jwks",
+        BETTER_AUTH_JWKS_URL=f"{better_auth.auth_url}/jwks",
         JWKS_MAX_STALENESS_SECONDS=0.0,  # every fetch is current: a missing kid is proof
     )
     refused = api("GET", "/me", token)
