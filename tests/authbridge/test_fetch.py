@@ -18,7 +18,7 @@ from authbridge.config import MAX_JWKS_BYTES
 from authbridge.errors import KeysUnavailable
 from authbridge.fetch import RESOLVER_THREAD_NAME, RESOLVER_THREADS, Address, FetchError, fetch_json
 from authbridge.jwks import FetchedJwks
-from tests.authbridge.conftest import FakeClock, JwksServer, make_verifier
+from tests.authbridge.conftest import FakeClock, JwksServer, Loopback, make_verifier
 
 JWKS_HOST = "jwks.test"
 HANG_SECONDS = 60  # how long HungResolver would hang if the test did not end it
@@ -30,17 +30,6 @@ def named(url: str, host: str = JWKS_HOST) -> str:
 
 def tcp_address(port: int) -> Address:
     return socket.getaddrinfo("127.0.0.1", port, type=socket.SOCK_STREAM)[0]
-
-
-class Loopback:
-    """Resolves every name to 127.0.0.1 and records the names it was asked for."""
-
-    def __init__(self) -> None:
-        self.hosts: list[str] = []
-
-    def __call__(self, host: str, port: int) -> Sequence[Address]:
-        self.hosts.append(host)
-        return [tcp_address(port)]
 
 
 class HungResolver:
