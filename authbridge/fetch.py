@@ -1,21 +1,95 @@
-"""fetch_json: GET one JSON document within a deadline; no redirects, no proxy unless configured."""
+"""fetch_json: GET one JSON document within a deadline; no redirects, no proxy unless configured.
+
+The deadline covers name resolution and connecting too. getaddrinfo() has no timeout and cannot
+be interrupted, so the lookup runs in a daemon thread (one that never holds up the process's
+exit) and the fetch waits for it only until the deadline. A lookup that hangs keeps its thread
+until the resolver answers, so there are at most RESOLVER_THREADS of them per process: while all
+are taken, a fetch fails at once instead of starting another. A resolver that never answers
+thus costs a few threads, not one per fetch (a failed fetch keeps the stale keys and backs off).
+"""
 
 import contextlib
 import http.client
 import json
+import queue
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 JSON_TYPES = frozenset({"application/json", "application/jwk-set+json"})
 CHUNK_BYTES = 16 * 1024
+RESOLVER_THREADS = 2
+RESOLVER_THREAD_NAME = "jwks-resolver"
+
+Address = tuple[Any, ...]  # one getaddrinfo() entry: (family, type, proto, canonname, sockaddr)
+Resolver = Callable[[str, int], Sequence[Address]]
+
+_resolver_slots = threading.BoundedSemaphore(RESOLVER_THREADS)
 
 
 class FetchError(OSError):
     """The document could not be had: wrong status (a redirect too), type, size, or too slow."""
+
+
+def resolve_tcp(host: str, port: int) -> Sequence[Address]:
+    """The host's addresses for a TCP connection (the lookup socket.create_connection makes)."""
+    return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+
+
+def resolve_within(host: str, port: int, resolver: Resolver, seconds: float) -> Sequence[Address]:
+    """``resolver(host, port)`` in a resolver thread, waited for at most ``seconds``."""
+    if not _resolver_slots.acquire(blocking=False):
+        raise FetchError(f"not resolving {host!r}: {RESOLVER_THREADS} earlier lookups still hang")
+    answers: queue.SimpleQueue[Sequence[Address] | Exception] = queue.SimpleQueue()
+
+    def look_up() -> None:
+        try:
+            answer: Sequence[Address] | Exception = resolver(host, port)
+        except Exception as exc:  # handed to the fetch, unless it gave up waiting
+            answer = exc
+        finally:
+            _resolver_slots.release()  # before answering: the next fetch finds the slot free
+        answers.put(answer)
+
+    try:
+        threading.Thread(target=look_up, name=RESOLVER_THREAD_NAME, daemon=True).start()
+    except BaseException:
+        _resolver_slots.release()  # no thread, so nothing else gives the slot back
+        raise
+    try:
+        answer = answers.get(timeout=seconds)
+    except queue.Empty:
+        raise FetchError(f"{host!r} not resolved in the {seconds:.2g} s left") from None
+    if isinstance(answer, Exception):
+        raise answer
+    return answer
+
+
+def connect_within(
+    address: tuple[str, int], resolver: Resolver, remaining: Callable[[], float]
+) -> socket.socket:
+    """A TCP connection to the first of the host's addresses that takes one, within the deadline.
+
+    Each attempt may take what is left of the deadline (socket.create_connection, which
+    http.client would use, resolves without a timeout and gives each attempt the full one).
+    """
+    host, port = address
+    error: OSError = FetchError(f"no address for {host!r}")
+    for family, kind, proto, _, sockaddr in resolve_within(host, port, resolver, remaining()):
+        left = remaining()
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(left)
+            sock.connect(sockaddr)
+        except OSError as exc:
+            sock.close()
+            error = exc
+        else:
+            return sock
+    raise error
 
 
 def connection_for(url: str, *, proxy: str, timeout: float) -> tuple[Any, str]:
@@ -46,8 +120,9 @@ def fetch_json(
     max_bytes: int,
     proxy: str = "",
     clock: Callable[[], float] = time.monotonic,
+    resolver: Resolver = resolve_tcp,
 ) -> Mapping[str, Any]:
-    """GET a JSON object; ``timeout`` bounds the whole fetch (connect, headers, body).
+    """GET a JSON object; ``timeout`` bounds the whole fetch (resolve, connect, headers, body).
 
     Raises FetchError (an OSError) or ValueError. A 3xx is a failure, never followed.
     """
@@ -70,6 +145,9 @@ def fetch_json(
             raise FetchError(f"no complete answer within {timeout} s")
         return left
 
+    # http.client's connect() opens its socket through this hook; the rest stays its own (the
+    # CONNECT tunnel, TLS with its certificate and host name checks), as it is without a hook.
+    connection._create_connection = lambda address, *_: connect_within(address, resolver, remaining)
     watchdog = threading.Timer(timeout, cut_off)
     watchdog.daemon = True
     watchdog.start()

@@ -1,9 +1,11 @@
 """authbridge fixtures: real JWKS servers on loopback, a fake clock, verifier factories."""
 
 import json
+import socket
+import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -12,6 +14,7 @@ import pytest
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 
 from authbridge.config import MAX_JWKS_BYTES
+from authbridge.fetch import Address
 from authbridge.jwks import FetchedJwks
 from authbridge.keys import PinnedJwks, parse_jwks
 from authbridge.verify import Verifier
@@ -56,7 +59,7 @@ class JwksServer:
         return json.dumps(self.document).encode()
 
 
-def serve(state: JwksServer) -> ThreadingHTTPServer:
+def serve(state: JwksServer, tls: ssl.SSLContext | None = None) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             with state.lock:
@@ -113,7 +116,10 @@ def serve(state: JwksServer) -> ThreadingHTTPServer:
             pass  # a client that gave up on a hanging handler is expected here
 
     server = Server(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/jwks"
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    scheme = "https" if tls is not None else "http"
+    state.url = f"{scheme}://127.0.0.1:{server.server_address[1]}/jwks"
     # A short poll interval keeps shutdown() (once per test) from costing half a second.
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     return server
@@ -121,14 +127,17 @@ def serve(state: JwksServer) -> ThreadingHTTPServer:
 
 @pytest.fixture
 def jwks_server_factory(keys: TestKeys) -> Iterator[Callable[..., JwksServer]]:
-    """``jwks_server_factory(document=None)`` starts one more server (default: all test keys)."""
+    """``jwks_server_factory(document=None, tls=None)`` starts one more server (default: all
+    test keys; HTTPS with the server context ``tls``)."""
     servers: list[ThreadingHTTPServer] = []
     states: list[JwksServer] = []
 
-    def start(document: dict[str, Any] | None = None) -> JwksServer:
+    def start(
+        document: dict[str, Any] | None = None, tls: ssl.SSLContext | None = None
+    ) -> JwksServer:
         state = JwksServer(document=document if document is not None else keys.jwks())
         states.append(state)
-        servers.append(serve(state))
+        servers.append(serve(state, tls))
         return state
 
     yield start
@@ -169,6 +178,17 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+class Loopback:
+    """A resolver for fetch_json: every name is 127.0.0.1; records the names it was asked for."""
+
+    def __init__(self) -> None:
+        self.hosts: list[str] = []
+
+    def __call__(self, host: str, port: int) -> Sequence[Address]:
+        self.hosts.append(host)
+        return socket.getaddrinfo("127.0.0.1", port, type=socket.SOCK_STREAM)
 
 
 class FakeFetch:
