@@ -129,13 +129,16 @@ def fetch_json(
     deadline = clock() + timeout
     connection, target = connection_for(url, proxy=proxy, timeout=timeout)
 
-    opened: list[socket.socket] = []  # kept: getresponse() may drop connection.sock
+    # Duplicates of the TCP socket, for the watchdog: a TLS wrap or getresponse() may replace
+    # or drop connection.sock, and shutdown() through a duplicate ends the connection itself.
+    watched: list[socket.socket] = []
     expired = threading.Event()
 
     def cut_off() -> None:
-        # A server that drips bytes defeats per-read timeouts: shut the socket at the deadline.
+        # A server that drips bytes (the TLS handshake, a proxy's CONNECT answer, the headers,
+        # the body) defeats per-read timeouts: shut the connection at the deadline.
         expired.set()
-        for sock in opened:
+        for sock in watched:
             with contextlib.suppress(OSError):  # already closed
                 sock.shutdown(socket.SHUT_RDWR)
 
@@ -145,16 +148,22 @@ def fetch_json(
             raise FetchError(f"no complete answer within {timeout} s")
         return left
 
+    def open_socket(address: tuple[str, int], *_: Any) -> socket.socket:
+        sock = connect_within(address, resolver, remaining)
+        watched.append(sock.dup())
+        remaining()  # the watchdog may have fired before it could see this socket
+        return sock
+
     # http.client's connect() opens its socket through this hook; the rest stays its own (the
     # CONNECT tunnel, TLS with its certificate and host name checks), as it is without a hook.
-    connection._create_connection = lambda address, *_: connect_within(address, resolver, remaining)
+    connection._create_connection = open_socket
     watchdog = threading.Timer(timeout, cut_off)
     watchdog.daemon = True
     watchdog.start()
     try:
         connection.connect()
-        opened.append(connection.sock)
-        opened[0].settimeout(remaining())
+        sock = connection.sock  # kept: getresponse() may drop connection.sock
+        sock.settimeout(remaining())
         connection.request("GET", target, headers={"Accept": "application/json"})
         response = connection.getresponse()
         if response.status != 200:
@@ -164,17 +173,23 @@ def fetch_json(
             raise FetchError(f"content type {content_type!r}, not JSON")
         body = bytearray()
         while len(body) <= max_bytes:
-            opened[0].settimeout(remaining())
+            sock.settimeout(remaining())
             chunk = response.read1(min(CHUNK_BYTES, max_bytes + 1 - len(body)))
             if not chunk:
                 break
             body += chunk
         remaining()  # a body cut short by the watchdog is a timeout, not a short document
-    except TimeoutError as exc:
-        raise FetchError(f"no complete answer within {timeout} s") from exc
+    except FetchError:
+        raise
+    except OSError as exc:  # a socket timeout, or the watchdog's shutdown seen as a reset
+        if isinstance(exc, TimeoutError) or expired.is_set():
+            raise FetchError(f"no complete answer within {timeout} s") from exc
+        raise
     finally:
         watchdog.cancel()
         connection.close()
+        for duplicate in watched:
+            duplicate.close()
     if len(body) > max_bytes:
         raise ValueError(f"the JWKS is larger than {max_bytes} bytes")
     document = json.loads(body)

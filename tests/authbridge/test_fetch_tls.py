@@ -11,6 +11,7 @@ import socket
 import socketserver
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from authbridge.config import MAX_JWKS_BYTES
-from authbridge.fetch import fetch_json
+from authbridge.fetch import FetchError, fetch_json
 from tests.authbridge.conftest import JwksServer, Loopback
 
 JWKS_HOST = "jwks.test"
@@ -159,3 +160,40 @@ def test_https_refuses_a_certificate_no_trusted_authority_signed(tls_server: Jwk
     with pytest.raises(ssl.SSLCertVerificationError, match="certificate verify failed"):
         fetch(named(tls_server.url), resolver=Loopback())
     assert tls_server.requests == 0
+
+
+@pytest.fixture
+def dripping_proxy() -> Iterator[int]:
+    """A proxy that answers CONNECT with one header byte every 0.1 s: an answer that never ends,
+    yet never leaves a read waiting long enough for a socket timeout."""
+    stop = threading.Event()
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def drip() -> None:
+        with contextlib.suppress(OSError):
+            peer, _ = listener.accept()
+            with peer:
+                peer.recv(4096)  # the CONNECT request
+                peer.sendall(b"HTTP/1.1 200 Connection established\r\nX-Slow: ")
+                while not stop.wait(0.1):
+                    peer.sendall(b"x")
+
+    threading.Thread(target=drip, daemon=True).start()
+    yield listener.getsockname()[1]
+    stop.set()
+    listener.close()
+
+
+def test_a_proxy_that_drips_its_connect_answer_is_cut_off_by_the_deadline(
+    dripping_proxy: int,
+) -> None:
+    started = time.monotonic()
+    with pytest.raises(FetchError, match=r"no complete answer within 1\.0 s"):
+        fetch_json(
+            f"https://{JWKS_HOST}/jwks",
+            timeout=1.0,
+            max_bytes=MAX_JWKS_BYTES,
+            proxy=f"http://127.0.0.1:{dripping_proxy}",
+            resolver=Loopback(),
+        )
+    assert time.monotonic() - started < 5  # not the hours a 64 KiB header line would take
