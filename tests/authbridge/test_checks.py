@@ -1,5 +1,6 @@
 """System checks authbridge.E001-E007 and W001 (CONTRACT §3): bad auth configuration stops it."""
 
+import dataclasses
 import json
 from typing import Any
 
@@ -9,6 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
 from authbridge.checks import check_auth_configuration, check_jwks_transport
+from authbridge.config import AuthConfig
 
 KEY_SOURCES = (
     "BETTER_AUTH_URL",
@@ -227,3 +229,21 @@ def test_a_jwks_proxy_must_be_an_http_url(settings: Any, proxy: str) -> None:
     assert check_ids() == ["authbridge.E005"]
     settings.JWKS_PROXY_URL = "http://proxy.test:3128"
     assert check_ids() == []
+
+
+def test_the_checks_judge_the_auth_config_the_app_runs_with(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever AuthConfig.from_settings derives (URL, issuer, audiences), the checks follow."""
+    derive = AuthConfig.from_settings
+
+    def from_settings(source: Any = None) -> AuthConfig:
+        config = derive() if source is None else derive(source)
+        return dataclasses.replace(
+            config, jwks_url="http://keys.example.com/jwks", pinned_jwks="", issuer="", audiences=()
+        )
+
+    monkeypatch.setattr(AuthConfig, "from_settings", staticmethod(from_settings))
+    settings.BETTER_AUTH_SECRETS = "malformed"  # reported, and no crash of the other checks
+    assert check_ids() == ["authbridge.E003", "authbridge.E006"]
+    assert deploy_warnings() == ["authbridge.W001"]
