@@ -6,11 +6,16 @@ the secret list) is checked on the variable itself, so the message can name it.
 """
 
 import ipaddress
+import re
+from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.utils.module_loading import import_string
 
 from authbridge.config import AuthConfig, parse_secret_list
 
@@ -139,3 +144,63 @@ def check_jwks_transport(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
             id="authbridge.W001",
         )
     ]
+
+
+def is_process_local(cache: Mapping[str, Any]) -> bool:
+    """A cache no other process sees (LocMemCache), or none at all (DummyCache)."""
+    try:
+        backend = import_string(cache.get("BACKEND", ""))
+    except ImportError:
+        return False  # no such backend: using the cache fails loudly anyway
+    return isinstance(backend, type) and issubclass(backend, LocMemCache | DummyCache)
+
+
+def open_redis_hosts(cache: Mapping[str, Any]) -> list[str]:
+    """The Redis servers of ``cache`` off this host that it reaches without a password."""
+    options = cache.get("OPTIONS", {})
+    if options.get("password") or options.get("credential_provider"):
+        return []
+    location = cache.get("LOCATION", "")
+    # As Django's RedisCache reads LOCATION: a list, or URLs separated by "," or ";".
+    urls = re.split("[;,]", location) if isinstance(location, str) else list(location)
+    hosts = []
+    for parts in (urlsplit(url.strip()) for url in urls):
+        if parts.scheme not in ("redis", "rediss") or is_loopback(parts.hostname or ""):
+            continue  # not Redis, a unix:// socket, or this host
+        if not (parts.password or parse_qs(parts.query).get("password")):
+            hosts.append(parts.netloc.rpartition("@")[2])
+    return hosts
+
+
+@register("authbridge", Tags.caches, Tags.security, deploy=True)
+def check_jwks_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Where the last good JWKS is kept: shared (else a recycled worker starts cold), locked."""
+    config, _ = auth_config()
+    cache = settings.CACHES.get(config.cache_alias)
+    if config.pinned_jwks or not config.jwks_url or cache is None:
+        return []  # nothing fetched, nothing kept; an alias that names no cache is E007
+    warnings: list[CheckMessage] = []
+    if not settings.DEBUG and is_process_local(cache):
+        warnings.append(
+            Warning(
+                f"The last good JWKS is kept in the cache {config.cache_alias!r}, which no other "
+                "process shares: a new or recycled worker starts without keys, and while Better "
+                "Auth is unreachable it answers 503 to every JWKS token.",
+                hint="Set REDIS_URL, or JWKS_CACHE_ALIAS to a cache the workers share.",
+                id="authbridge.W002",
+            )
+        )
+    hosts = open_redis_hosts(cache)
+    if hosts:
+        warnings.append(
+            Warning(
+                f"The last good JWKS is kept in Redis on {', '.join(hosts)}, which takes "
+                "connections without a password: whoever can reach it can read, change or wipe "
+                "the cache (rate-limit counters, the keys new workers start from).",
+                hint="Put a password or an ACL user in REDIS_URL (redis://user:password@host/0), "
+                "bind Redis to a private interface, and use rediss:// (TLS) across hosts; see "
+                "docs/DEPLOY.md, 'Lock Redis down'.",
+                id="authbridge.W003",
+            )
+        )
+    return warnings
