@@ -1,15 +1,23 @@
-"""System checks: the auth configuration must be usable before the service serves a request."""
+"""System checks: the auth configuration must be usable before the service serves a request.
+
+They judge ``AuthConfig.from_settings()``, the configuration the verifier is built from, so they
+follow how it derives the JWKS URL, issuer and audiences. Only the form of a variable (a URL,
+the secret list) is checked on the variable itself, so the message can name it.
+"""
 
 import ipaddress
-import json
+import re
+from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.utils.module_loading import import_string
 
-from authbridge.config import JWKS_PATH, parse_secret_list
-from authbridge.keys import parse_jwks
+from authbridge.config import AuthConfig, parse_secret_list
 
 MIN_SECRET_LENGTH = 32
 KEY_SOURCE_VARIABLES = (
@@ -18,27 +26,32 @@ KEY_SOURCE_VARIABLES = (
 )
 
 
-def secrets_or_error() -> tuple[list[str], list[CheckMessage]]:
-    secrets = [settings.BETTER_AUTH_SECRET] if settings.BETTER_AUTH_SECRET else []
+class SettingsWith:
+    """``django.conf.settings`` with some names replaced, for ``AuthConfig.from_settings``."""
+
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(settings, name)
+
+
+def auth_config() -> tuple[AuthConfig, list[CheckMessage]]:
+    """The AuthConfig the app will run with; a malformed BETTER_AUTH_SECRETS is E003 (and left
+    out, so the other checks still run instead of the check crashing)."""
     try:
-        secrets += parse_secret_list(settings.BETTER_AUTH_SECRETS)
+        parse_secret_list(settings.BETTER_AUTH_SECRETS)
     except ValueError as exc:
         hint = 'Use Better Auth\'s format "version:secret,version:secret", e.g. "2:new,1:old".'
-        return secrets, [
-            Error(f"BETTER_AUTH_SECRETS is malformed: {exc}.", hint=hint, id="authbridge.E003")
-        ]
-    return secrets, []
+        error = Error(f"BETTER_AUTH_SECRETS is malformed: {exc}.", hint=hint, id="authbridge.E003")
+        return AuthConfig.from_settings(SettingsWith(BETTER_AUTH_SECRETS="")), [error]
+    return AuthConfig.from_settings(), []
 
 
 @register("authbridge")
 def check_auth_configuration(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    secrets, errors = secrets_or_error()
-    if not (
-        secrets
-        or settings.BETTER_AUTH_URL
-        or settings.BETTER_AUTH_JWKS_URL
-        or settings.BETTER_AUTH_JWKS
-    ):
+    config, errors = auth_config()
+    if not (config.secrets or config.jwks_url or config.pinned_jwks):
         errors.append(
             Error(
                 "No way to verify tokens is configured.",
@@ -46,7 +59,7 @@ def check_auth_configuration(app_configs: Any = None, **kwargs: Any) -> list[Che
                 id="authbridge.E001",
             )
         )
-    if not settings.DEBUG and any(len(secret) < MIN_SECRET_LENGTH for secret in secrets):
+    if not settings.DEBUG and any(len(secret) < MIN_SECRET_LENGTH for secret in config.secrets):
         errors.append(
             Error(
                 f"BETTER_AUTH_SECRET / BETTER_AUTH_SECRETS holds a secret shorter than "
@@ -55,9 +68,9 @@ def check_auth_configuration(app_configs: Any = None, **kwargs: Any) -> list[Che
                 id="authbridge.E002",
             )
         )
-    if settings.BETTER_AUTH_JWKS:
+    if config.pinned_jwks:
         try:
-            parse_jwks(json.loads(settings.BETTER_AUTH_JWKS))
+            config.key_source()  # parses the pinned JWKS as the verifier will
         except (ValueError, RecursionError) as exc:  # JwksError is a ValueError
             errors.append(
                 Error(f"BETTER_AUTH_JWKS is not a usable JWKS: {exc}.", id="authbridge.E004")
@@ -68,23 +81,20 @@ def check_auth_configuration(app_configs: Any = None, **kwargs: Any) -> list[Che
             errors.append(
                 Error(f"{name} must be an http(s) URL, got {url!r}.", id="authbridge.E005")
             )
-    proxy = urlsplit(settings.JWKS_PROXY_URL)
-    if settings.JWKS_PROXY_URL and (proxy.scheme != "http" or not proxy.hostname):
+    proxy = urlsplit(config.proxy_url)
+    if config.proxy_url and (proxy.scheme != "http" or not proxy.hostname):
         errors.append(
             Error(
-                f"JWKS_PROXY_URL must be an http:// URL, got {settings.JWKS_PROXY_URL!r}.",
+                f"JWKS_PROXY_URL must be an http:// URL, got {config.proxy_url!r}.",
                 id="authbridge.E005",
             )
         )
-    return errors + issuer_audience_errors() + cache_errors()
+    return errors + issuer_audience_errors(config) + cache_errors(config)
 
 
-def issuer_audience_errors() -> list[CheckMessage]:
+def issuer_audience_errors(config: AuthConfig) -> list[CheckMessage]:
     """Asymmetric keys sign more than user tokens (e.g. the session-cache cookie): iss/aud tell."""
-    base = settings.BETTER_AUTH_URL
-    if not (base or settings.BETTER_AUTH_JWKS_URL or settings.BETTER_AUTH_JWKS):
-        return []
-    if (settings.BETTER_AUTH_ISSUER or base) and (settings.BETTER_AUTH_AUDIENCE or base):
+    if not (config.jwks_url or config.pinned_jwks) or (config.issuer and config.audiences):
         return []
     return [
         Error(
@@ -95,8 +105,8 @@ def issuer_audience_errors() -> list[CheckMessage]:
     ]
 
 
-def cache_errors() -> list[CheckMessage]:
-    alias = settings.JWKS_CACHE_ALIAS
+def cache_errors(config: AuthConfig) -> list[CheckMessage]:
+    alias = config.cache_alias
     backend = str(settings.CACHES.get(alias, {}).get("BACKEND", ""))
     if alias in settings.CACHES and not backend.endswith("DatabaseCache"):
         return []
@@ -120,11 +130,10 @@ def is_loopback(host: str) -> bool:
 
 @register("authbridge", Tags.security, deploy=True)
 def check_jwks_transport(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    if settings.BETTER_AUTH_JWKS:
+    config, _ = auth_config()  # a malformed secret list is check_auth_configuration's E003
+    if config.pinned_jwks:
         return []  # pinned keys: nothing is fetched
-    base = settings.BETTER_AUTH_URL.rstrip("/")
-    url = settings.BETTER_AUTH_JWKS_URL or (f"{base}{JWKS_PATH}" if base else "")
-    parts = urlsplit(url)
+    parts = urlsplit(config.jwks_url)
     if parts.scheme != "http" or is_loopback(parts.hostname or ""):
         return []
     return [
@@ -135,3 +144,63 @@ def check_jwks_transport(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
             id="authbridge.W001",
         )
     ]
+
+
+def is_process_local(cache: Mapping[str, Any]) -> bool:
+    """A cache no other process sees (LocMemCache), or none at all (DummyCache)."""
+    try:
+        backend = import_string(cache.get("BACKEND", ""))
+    except ImportError:
+        return False  # no such backend: using the cache fails loudly anyway
+    return isinstance(backend, type) and issubclass(backend, LocMemCache | DummyCache)
+
+
+def open_redis_hosts(cache: Mapping[str, Any]) -> list[str]:
+    """The Redis servers of ``cache`` off this host that it reaches without a password."""
+    options = cache.get("OPTIONS", {})
+    if options.get("password") or options.get("credential_provider"):
+        return []
+    location = cache.get("LOCATION", "")
+    # As Django's RedisCache reads LOCATION: a list, or URLs separated by "," or ";".
+    urls = re.split("[;,]", location) if isinstance(location, str) else list(location)
+    hosts = []
+    for parts in (urlsplit(url.strip()) for url in urls):
+        if parts.scheme not in ("redis", "rediss") or is_loopback(parts.hostname or ""):
+            continue  # not Redis, a unix:// socket, or this host
+        if not (parts.password or parse_qs(parts.query).get("password")):
+            hosts.append(parts.netloc.rpartition("@")[2])
+    return hosts
+
+
+@register("authbridge", Tags.caches, Tags.security, deploy=True)
+def check_jwks_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Where the last good JWKS is kept: shared (else a recycled worker starts cold), locked."""
+    config, _ = auth_config()
+    cache = settings.CACHES.get(config.cache_alias)
+    if config.pinned_jwks or not config.jwks_url or cache is None:
+        return []  # nothing fetched, nothing kept; an alias that names no cache is E007
+    warnings: list[CheckMessage] = []
+    if not settings.DEBUG and is_process_local(cache):
+        warnings.append(
+            Warning(
+                f"The last good JWKS is kept in the cache {config.cache_alias!r}, which no other "
+                "process shares: a new or recycled worker starts without keys, and while Better "
+                "Auth is unreachable it answers 503 to every JWKS token.",
+                hint="Set REDIS_URL, or JWKS_CACHE_ALIAS to a cache the workers share.",
+                id="authbridge.W002",
+            )
+        )
+    hosts = open_redis_hosts(cache)
+    if hosts:
+        warnings.append(
+            Warning(
+                f"The last good JWKS is kept in Redis on {', '.join(hosts)}, which takes "
+                "connections without a password: whoever can reach it can read, change or wipe "
+                "the cache (rate-limit counters, the keys new workers start from).",
+                hint="Put a password or an ACL user in REDIS_URL (redis://user:password@host/0), "
+                "bind Redis to a private interface, and use rediss:// (TLS) across hosts; see "
+                "docs/DEPLOY.md, 'Lock Redis down'.",
+                id="authbridge.W003",
+            )
+        )
+    return warnings

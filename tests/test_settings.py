@@ -18,6 +18,8 @@ PRODUCTION_ENV = {
     "DJANGO_ALLOWED_HOSTS": "api.example.com",
     "BETTER_AUTH_URL": "https://app.example.com",
     "CORS_ALLOWED_ORIGINS": "https://app.example.com",
+    # docs/DEPLOY.md: Redis on this host keeps the last good JWKS for every worker.
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
 }
 
 
@@ -61,6 +63,24 @@ def test_check_deploy_is_clean_with_production_environment() -> None:
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("redis_url", "warning"),
+    [
+        pytest.param("", "authbridge.W002", id="no-redis-keys-per-process"),
+        pytest.param("redis://cache.internal:6379/0", "authbridge.W003", id="open-redis"),
+        pytest.param("rediss://todo:pw@cache.internal:6380/0", "", id="locked-redis"),
+    ],
+)
+def test_check_deploy_judges_where_the_jwks_is_kept(redis_url: str, warning: str) -> None:
+    env = {**PRODUCTION_ENV, "REDIS_URL": redis_url}
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", **env)
+    if warning:
+        assert result.returncode != 0
+        assert warning in result.stderr
+    else:
+        assert result.returncode == 0, result.stderr + result.stdout
 
 
 def test_check_deploy_flags_debug_mode() -> None:

@@ -3,8 +3,12 @@
 Django's backend lets ``redis.exceptions.RedisError`` escape from every call, so one Redis outage
 would turn every request into a 500. Here a failed call is logged once, answered like a cache
 miss, and Redis is left alone for ``RETRY_SECONDS`` so requests do not each wait for a timeout.
+
+Values are JSON (``JsonSerializer``), never pickles: Django's serializer unpickles what it reads,
+so anyone who could write to Redis could run code in the app.
 """
 
+import json
 import logging
 import threading
 import time
@@ -19,14 +23,44 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 RETRY_SECONDS = 5.0
+_MISS = object()
 
 
 class CacheUnavailable(ValueError):
     """``incr`` could not count; a ValueError, like Django's answer for a missing key."""
 
 
+class UnreadableValue(ValueError):
+    """A stored value that ``JsonSerializer`` did not write (a planted pickle, say)."""
+
+
+class JsonSerializer:
+    """``OPTIONS["serializer"]`` for Django's Redis backend: never unpickles.
+
+    Integers are stored raw, as Django stores them, so Redis's INCR counts them; anything else
+    is JSON. What is neither raises UnreadableValue, which ``OneClientPerPool`` reads as a miss.
+    A value JSON cannot hold (a datetime, a model instance) is a TypeError on ``set``.
+    """
+
+    def dumps(self, obj: Any) -> bytes | int:
+        if type(obj) is int:  # not bool, not an int subclass: those are JSON
+            return obj
+        return json.dumps(obj, separators=(",", ":")).encode()
+
+    def loads(self, data: bytes) -> Any:
+        try:
+            return int(data)
+        except ValueError:
+            pass
+        try:
+            return json.loads(data)
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError too
+            raise UnreadableValue("not an integer or JSON") from None
+
+
 class OneClientPerPool(RedisCacheClient):
-    """Django's Redis client, reusing one ``redis.Redis`` per connection pool.
+    """Django's Redis client, reusing one ``redis.Redis`` per connection pool; a value its
+    serializer cannot read (UnreadableValue) is a miss, logged.
 
     Django builds a new ``redis.Redis`` for every cache call (``get_client`` is its documented
     place for a custom client). Building one copies redis-py's table of ~170 response callbacks:
@@ -46,6 +80,23 @@ class OneClientPerPool(RedisCacheClient):
             new = self._client(connection_pool=pool)  # type: ignore[attr-defined]  # redis.Redis
             client = self._clients.setdefault(pool, new)
         return client
+
+    def get(self, key: Any, default: Any) -> Any:
+        raw = self.get_client(key).get(key)
+        return default if raw is None else self._loads(key, raw, default)
+
+    def get_many(self, keys: Any) -> dict[Any, Any]:
+        keys = list(keys)
+        found = zip(keys, self.get_client(None).mget(keys), strict=True)
+        values = {key: self._loads(key, raw, _MISS) for key, raw in found if raw is not None}
+        return {key: value for key, value in values.items() if value is not _MISS}
+
+    def _loads(self, key: Any, raw: Any, default: Any) -> Any:
+        try:
+            return self._serializer.loads(raw)  # type: ignore[attr-defined]  # Django's own
+        except UnreadableValue:
+            logger.warning("cache key %s holds neither an integer nor JSON: read as a miss", key)
+            return default
 
 
 class FailOpenRedisCache(RedisCache):

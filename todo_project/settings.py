@@ -118,8 +118,13 @@ CACHES = {
         "BACKEND": "todo_project.cache.FailOpenRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", default="todo"),
-        # A hung Redis must cost a request milliseconds, not the gunicorn timeout.
-        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        "OPTIONS": {
+            # A hung Redis must cost a request milliseconds, not the gunicorn timeout.
+            "socket_connect_timeout": 0.5,
+            "socket_timeout": 0.5,
+            # JSON, never pickle: a write to Redis must not be code run in the app.
+            "serializer": "todo_project.cache.JsonSerializer",
+        },
     }
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}

@@ -1,5 +1,7 @@
-"""System checks authbridge.E001-E007 and W001 (CONTRACT §3): bad auth configuration stops it."""
+"""System checks authbridge.E001-E007 and W001-W003 (CONTRACT §3): bad auth configuration
+stops it; check --deploy warns about how the keys are fetched and where they are kept."""
 
+import dataclasses
 import json
 from typing import Any
 
@@ -8,7 +10,8 @@ from django.core.checks import run_checks
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from authbridge.checks import check_auth_configuration, check_jwks_transport
+from authbridge.checks import check_auth_configuration, check_jwks_cache, check_jwks_transport
+from authbridge.config import AuthConfig
 
 KEY_SOURCES = (
     "BETTER_AUTH_URL",
@@ -227,3 +230,122 @@ def test_a_jwks_proxy_must_be_an_http_url(settings: Any, proxy: str) -> None:
     assert check_ids() == ["authbridge.E005"]
     settings.JWKS_PROXY_URL = "http://proxy.test:3128"
     assert check_ids() == []
+
+
+def test_the_checks_judge_the_auth_config_the_app_runs_with(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever AuthConfig.from_settings derives (URL, issuer, audiences), the checks follow."""
+    derive = AuthConfig.from_settings
+
+    def from_settings(source: Any = None) -> AuthConfig:
+        config = derive() if source is None else derive(source)
+        return dataclasses.replace(
+            config, jwks_url="http://keys.example.com/jwks", pinned_jwks="", issuer="", audiences=()
+        )
+
+    monkeypatch.setattr(AuthConfig, "from_settings", staticmethod(from_settings))
+    settings.BETTER_AUTH_SECRETS = "malformed"  # reported, and no crash of the other checks
+    assert check_ids() == ["authbridge.E003", "authbridge.E006"]
+    assert deploy_warnings() == ["authbridge.W001"]
+
+
+# --- issue 16: where the last good JWKS is kept (check --deploy) ----------------------------
+
+REDIS = "todo_project.cache.FailOpenRedisCache"
+
+
+def jwks_cache_warnings(settings: Any, cache: dict[str, Any]) -> list[str]:
+    """check_jwks_cache's ids with the JWKS fetched from an https URL and kept in ``cache``."""
+    settings.BETTER_AUTH_JWKS, settings.BETTER_AUTH_URL = "", "https://auth.example.com"
+    settings.CACHES = {**settings.CACHES, "authbridge-test": cache}
+    return [m.id or "" for m in check_jwks_cache()]
+
+
+@pytest.mark.parametrize(
+    ("backend", "debug", "warned"),
+    [
+        pytest.param("django.core.cache.backends.locmem.LocMemCache", False, True, id="locmem"),
+        pytest.param("django.core.cache.backends.dummy.DummyCache", False, True, id="dummy"),
+        pytest.param("django.core.cache.backends.locmem.LocMemCache", True, False, id="debug"),
+        pytest.param(REDIS, False, False, id="redis"),
+        pytest.param(
+            "django.core.cache.backends.filebased.FileBasedCache", False, False, id="file"
+        ),
+    ],
+)
+def test_a_jwks_cache_of_one_process_is_w002_outside_debug(
+    settings: Any, backend: str, debug: bool, warned: bool
+) -> None:
+    settings.DEBUG = debug
+    cache = {"BACKEND": backend, "LOCATION": "redis://127.0.0.1:6379/0"}
+    assert jwks_cache_warnings(settings, cache) == (["authbridge.W002"] if warned else [])
+
+
+@pytest.mark.parametrize(
+    ("location", "options", "warned"),
+    [
+        pytest.param("redis://10.0.0.5:6379/0", {}, True, id="private-ip"),
+        pytest.param("rediss://cache.internal:6380/0", {}, True, id="tls-without-password"),
+        pytest.param("redis://todo@cache.internal:6379/0", {}, True, id="user-without-password"),
+        pytest.param("redis://:@cache.internal:6379/0", {}, True, id="empty-password"),
+        pytest.param(
+            "redis://:pw@10.0.0.5:6379/0,redis://10.0.0.6:6379/0", {}, True, id="comma-one-open"
+        ),
+        pytest.param(
+            ["redis://127.0.0.1:6379/0", "redis://10.0.0.6:6379/0"], {}, True, id="list-one-open"
+        ),
+        pytest.param("redis://:pw@10.0.0.5:6379/0", {}, False, id="password-in-url"),
+        pytest.param("rediss://todo:pw@cache.internal:6380/0", {}, False, id="acl-user-tls"),
+        pytest.param("redis://10.0.0.5:6379/0?password=pw", {}, False, id="password-in-query"),
+        pytest.param("redis://10.0.0.5:6379/0", {"password": "pw"}, False, id="password-option"),
+        pytest.param("redis://127.0.0.1:6379/0", {}, False, id="loopback"),
+        pytest.param("redis://localhost:6379/0", {}, False, id="localhost"),
+        pytest.param("redis://[::1]:6379/0", {}, False, id="loopback-v6"),
+        pytest.param("unix:///run/redis/redis.sock?db=0", {}, False, id="unix-socket"),
+    ],
+)
+def test_a_redis_off_this_host_without_a_password_is_w003(
+    settings: Any, location: Any, options: dict[str, str], warned: bool
+) -> None:
+    cache = {"BACKEND": REDIS, "LOCATION": location, "OPTIONS": options}
+    warnings = jwks_cache_warnings(settings, cache)
+    assert warnings == (["authbridge.W003"] if warned else [])
+
+
+def test_w003_names_the_open_host_and_never_a_password(settings: Any) -> None:
+    location = "redis://todo:secret-pw@10.0.0.5:6379/0;redis://cache.internal:6380/0"
+    jwks_cache_warnings(settings, {"BACKEND": REDIS, "LOCATION": location})
+    [warning] = check_jwks_cache()
+    assert "cache.internal:6380" in warning.msg
+    assert "10.0.0.5" not in warning.msg
+    assert "secret-pw" not in warning.msg + (warning.hint or "")
+    assert "DEPLOY.md" in (warning.hint or "")
+
+
+@pytest.mark.parametrize(
+    "cache",
+    [
+        pytest.param({"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}, id="locmem"),
+        pytest.param({"BACKEND": REDIS, "LOCATION": "redis://10.0.0.5:6379/0"}, id="open-redis"),
+    ],
+)
+@pytest.mark.parametrize(
+    "jwks_variable", [pytest.param(True, id="pinned-keys"), pytest.param(False, id="secrets-only")]
+)
+def test_nothing_fetched_nothing_kept_so_no_cache_warning(
+    settings: Any, cache: dict[str, Any], jwks_variable: bool
+) -> None:
+    settings.DEBUG = False
+    settings.CACHES = {**settings.CACHES, "authbridge-test": cache}
+    settings.BETTER_AUTH_URL = "https://auth.example.com" if jwks_variable else ""
+    if not jwks_variable:
+        settings.BETTER_AUTH_JWKS = ""  # BETTER_AUTH_SECRET alone
+    assert check_jwks_cache() == []
+
+
+def test_the_jwks_cache_warnings_are_deploy_checks_only(settings: Any) -> None:
+    settings.DEBUG = False
+    jwks_cache_warnings(settings, {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"})
+    assert "authbridge.W002" in [m.id for m in run_checks(include_deployment_checks=True)]
+    assert "authbridge.W002" not in [m.id for m in run_checks()]

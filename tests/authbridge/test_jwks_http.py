@@ -13,6 +13,7 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from django.core import signing
 from django.core.cache import caches
 from django.test import Client
 from jwt.algorithms import OKPAlgorithm
@@ -379,7 +380,7 @@ def test_a_recycled_worker_starts_from_the_cached_jwks(
     assert use_jwks_server.requests == 1  # the cached keys are fresh: nothing fetched
 
 
-def test_the_cache_holds_public_keys_and_the_fetch_time_only(
+def test_the_cache_holds_public_keys_the_url_and_the_fetch_time_signed(
     make_token: Any, keys: TestKeys, settings: Any, jwks_server: JwksServer
 ) -> None:
     private = {**json.loads(OKPAlgorithm.to_jwk(keys.ed25519)), "kid": "test-eddsa"}
@@ -387,8 +388,10 @@ def test_the_cache_holds_public_keys_and_the_fetch_time_only(
     settings.BETTER_AUTH_JWKS, settings.BETTER_AUTH_JWKS_URL = "", jwks_server.url
     assert get_verifier().verify(make_token("EdDSA")).user_id == "user-1"
     store = CachedJwksStore(settings.JWKS_CACHE_ALIAS, jwks_server.url)
-    entry = caches[settings.JWKS_CACHE_ALIAS].get(store.key)
-    assert set(entry) == {"document", "fetched_at"}
+    signed = caches[settings.JWKS_CACHE_ALIAS].get(store.key)
+    entry = signing.Signer(salt=store.salt).unsign_object(signed)  # raises unless signed
+    assert set(entry) == {"url", "fetched_at", "document"}
+    assert entry["url"] == jwks_server.url
     public = {name: value for name, value in private.items() if name != "d"}
     assert entry["document"] == {"keys": [public]}
 

@@ -36,7 +36,11 @@ def redis_cache(settings: Any, redis_server: RedisServer) -> Iterator[RedisServe
             "BACKEND": "todo_project.cache.FailOpenRedisCache",
             "LOCATION": redis_server.url,
             "KEY_PREFIX": "todo-test",
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+            "OPTIONS": {
+                "socket_connect_timeout": 0.5,
+                "socket_timeout": 0.5,
+                "serializer": "todo_project.cache.JsonSerializer",  # as in settings.py
+            },
         }
     }
     yield redis_server

@@ -1,18 +1,25 @@
-"""REDIS_URL switches the shared cache to Redis; Redis down is a cache miss, never a 500."""
+"""REDIS_URL switches the shared cache to Redis; Redis down is a cache miss, never a 500;
+what is read from Redis is never unpickled."""
 
 import logging
+import pickle
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from django.core.cache import cache, caches
+from django.core.cache.backends.base import default_key_func
 from django.core.cache.backends.locmem import LocMemCache
 from django.test import Client
 
+from authbridge.jwks import CachedJwksStore
 from tests.ops.servers import RedisServer
 from tests.test_settings import run_python
 from todo_project.cache import RETRY_SECONDS, CacheUnavailable, FailOpenRedisCache
 
+JWKS_URL = "https://auth.example.com/api/auth/jwks"
 SHOW_BACKEND = (
     "import django; django.setup(); from django.core.cache import caches; "
     "print(type(caches['default']).__name__)"
@@ -112,3 +119,72 @@ def test_api_keeps_answering_while_redis_is_down(
         )
         assert response.status_code == 201, response.content
     assert client.get(url, **auth_headers("user-1")).status_code == 200
+
+
+# --- a write to Redis is data, never code (issue 16) ----------------------------------------
+
+
+class Planted:
+    """Pickled, it creates ``marker`` when loaded: a stand-in for an attacker's code."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Path.touch, (self.marker,))
+
+
+def test_values_are_stored_as_json_and_counters_as_integers(redis_cache: RedisServer) -> None:
+    backend = caches["default"]
+    assert isinstance(backend, FailOpenRedisCache)
+    backend.set("entry", {"keys": [], "at": 1.5})
+    backend.add("counter", 0)
+    assert backend.incr("counter", 2) == 2
+    raw = redis.Redis.from_url(redis_cache.url)
+    assert raw.get(backend.make_key("entry")) == b'{"keys":[],"at":1.5}'
+    assert raw.get(backend.make_key("counter")) == b"2"
+    assert backend.get_many(["entry", "counter"]) == {
+        "entry": {"keys": [], "at": 1.5},
+        "counter": 2,
+    }
+
+
+def test_a_planted_pickle_is_a_logged_miss_never_loaded(
+    redis_cache: RedisServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    backend = caches["default"]
+    assert isinstance(backend, FailOpenRedisCache)
+    marker = tmp_path / "unpickled"
+    planted = pickle.dumps(Planted(marker))
+    store = CachedJwksStore("default", JWKS_URL)  # the key a worker reads on a cold start
+    redis.Redis.from_url(redis_cache.url).set(backend.make_key(store.key), planted)
+    backend.set("kept", "value")
+    with caplog.at_level(logging.WARNING, logger="todo_project.cache"):
+        assert store.load() is None
+        assert backend.get(store.key, "miss") == "miss"
+        assert backend.get_many([store.key, "kept"]) == {"kept": "value"}
+    assert not marker.exists()
+    assert "read as a miss" in caplog.text
+    assert backend.is_available  # a bad value is no Redis outage
+    pickle.loads(planted)  # noqa: S301 - the control: these bytes do run code when unpickled
+    assert marker.exists()
+
+
+def test_the_production_cache_settings_never_unpickle(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    marker = tmp_path / "unpickled"
+    key = CachedJwksStore("default", JWKS_URL).key
+    redis_key = default_key_func(key, "todo", 1)  # CACHE_KEY_PREFIX's default, version 1
+    redis.Redis.from_url(redis_server.url).set(redis_key, pickle.dumps(Planted(marker)))
+    load = (
+        "import django; django.setup(); from authbridge.jwks import CachedJwksStore; "
+        f"print(CachedJwksStore('default', {JWKS_URL!r}).load())"
+    )
+    result = run_python(
+        "-c", load, DJANGO_DEBUG="1", BETTER_AUTH_SECRET="s" * 32, REDIS_URL=redis_server.url
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "None"
+    assert not marker.exists()
+    assert "read as a miss" in result.stderr
