@@ -227,3 +227,15 @@ def test_an_empty_ssl_redirect_keeps_the_secure_default() -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "True ['api.example.com']"
+
+
+def test_secret_key_fallbacks_come_from_the_environment() -> None:
+    code = "from django.conf import settings; print(settings.SECRET_KEY_FALLBACKS)"
+    result = run_python(
+        "-c",
+        f"import django; django.setup(); {code}",
+        **PRODUCTION_ENV,
+        DJANGO_SECRET_KEY_FALLBACKS="old-one-" + "k" * 50 + ", old-two-" + "k" * 50,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(["old-one-" + "k" * 50, "old-two-" + "k" * 50])

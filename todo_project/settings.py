@@ -23,6 +23,8 @@ DEBUG = env_bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env_str(
     "DJANGO_SECRET_KEY", default="django-insecure-dev-only-not-secret" if DEBUG else None
 )
+# Earlier keys, still accepted for signatures (the stored JWKS) while a key change rolls out.
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS")
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
 )
