@@ -8,14 +8,13 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer
 
-from authbridge.config import get_verifier
+from authbridge.config import get_config, get_verifier
 from authbridge.errors import AuthError, InvalidToken, KeysUnavailable, UserMismatch
 from authbridge.identity import Identity
 from authbridge.metrics import AUTH_REFUSALS
 
 logger = logging.getLogger(__name__)
 
-REALM = "todo-api"
 NO_CREDENTIALS = "Send Authorization: Bearer <JWT> (a Better Auth token)."
 
 
@@ -54,7 +53,7 @@ def auth_error_response(request: HttpRequest, exc: AuthError) -> HttpResponse:
     response = JsonResponse({"detail": exc.description}, status=exc.status)
     if isinstance(exc, InvalidToken):
         response["WWW-Authenticate"] = (
-            f"Bearer realm={quoted(REALM)}, error={quoted('invalid_token')}, "
+            f"Bearer realm={quoted(get_config().realm)}, error={quoted('invalid_token')}, "
             f"error_description={quoted(exc.description)}"
         )
         # kid is the client's: repr (no raw newlines to forge log lines), capped in length.
@@ -72,7 +71,7 @@ def no_credentials_response(
 ) -> HttpResponse:
     AUTH_REFUSALS.labels("no_credentials").inc()
     response = JsonResponse({"detail": NO_CREDENTIALS}, status=HTTPStatus.UNAUTHORIZED)
-    response["WWW-Authenticate"] = f"Bearer realm={quoted(REALM)}"
+    response["WWW-Authenticate"] = f"Bearer realm={quoted(get_config().realm)}"
     return response
 
 

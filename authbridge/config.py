@@ -30,6 +30,7 @@ JWKS_ROUTE = "/jwks"
 JWKS_PATH = DEFAULT_BASE_PATH + JWKS_ROUTE  # the JWKS path when the base URL has none
 DEFAULT_PORTS = {"http": ":80", "https": ":443"}
 MAX_JWKS_BYTES = 64_000
+DEFAULT_REALM = "api"
 AUTH_SETTING_PREFIXES = ("BETTER_AUTH_", "JWT_", "JWKS_")
 
 
@@ -79,6 +80,8 @@ class AuthConfig:
     cache_alias: str = "default"
     proxy_url: str = ""
     max_staleness_seconds: float = DEFAULT_MAX_STALENESS_SECONDS
+    realm: str = DEFAULT_REALM  # the realm of the WWW-Authenticate challenge (RFC 6750)
+    user_loader: str = ""  # dotted path of callable(Identity) -> a User or None; "": stateless
 
     @classmethod
     def from_settings(cls, source: Any = settings) -> "AuthConfig":
@@ -100,6 +103,8 @@ class AuthConfig:
             cache_alias=source.JWKS_CACHE_ALIAS,
             proxy_url=source.JWKS_PROXY_URL,
             max_staleness_seconds=source.JWKS_MAX_STALENESS_SECONDS,
+            realm=getattr(source, "BETTER_AUTH_REALM", DEFAULT_REALM),
+            user_loader=getattr(source, "BETTER_AUTH_USER_LOADER", ""),
         )
 
     def verifier(self, verified_tokens: VerifiedTokens | None = None) -> Verifier:

@@ -225,6 +225,7 @@ JWKS_TIMEOUT_SECONDS = env_float("JWKS_TIMEOUT_SECONDS", default=3.0, minimum=0.
 JWT_MAX_LIFETIME_SECONDS = env_int("JWT_MAX_LIFETIME_SECONDS", default=86_400, minimum=1)
 JWKS_CACHE_ALIAS = env_str("JWKS_CACHE_ALIAS", default="default")
 JWKS_PROXY_URL = env_str("JWKS_PROXY_URL", default="")
+BETTER_AUTH_REALM = "todo-api"  # WWW-Authenticate: Bearer realm="todo-api" (CONTRACT §5)
 # How old a JWKS document Better Auth, a CDN or a proxy may serve, plus clock skew: an unknown
 # kid is 401 only in a token issued longer ago than this before a fetch that lacked it.
 JWKS_MAX_STALENESS_SECONDS = env_float("JWKS_MAX_STALENESS_SECONDS", default=300.0, minimum=0.0)
