@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 E2E_DIR := tests/e2e/better_auth
 
-.PHONY: help setup run test test-e2e test-browser demo openapi lint format bench bench-writes lock lock-upgrade check-locks superuser token clean stack test-stack
+.PHONY: help setup run test test-e2e test-e2e-latest test-browser demo openapi lint format bench bench-writes lock lock-upgrade check-locks superuser token clean stack test-stack
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ test-e2e: setup ## only the end-to-end tests against a real Better Auth (needs n
 
 openapi: setup ## re-export docs/openapi.json (the frontend's typed client is generated from it)
 	DJANGO_DEBUG=1 $(BIN)/python manage.py export_openapi_schema --api todo_project.api.api --indent 2 --output docs/openapi.json && echo >> docs/openapi.json
+
+test-e2e-latest: setup ## upstream canary: the e2e tests against the newest better-auth release (not the pinned one)
+	PYTHON=$(BIN)/python bash scripts/e2e_latest.sh $(PYTEST_ARGS)
 
 test-browser: setup ## only the browser test: examples/nextjs in headless chromium against gunicorn
 	$(BIN)/python -m pytest -m browser $(PYTEST_ARGS)

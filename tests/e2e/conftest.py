@@ -21,6 +21,8 @@ import pytest
 from tests.processes import npm_ci, stop
 
 NODE_PROJECT = Path(__file__).parent / "better_auth"
+# `make test-e2e-latest` points this at a copy of NODE_PROJECT with the newest better-auth.
+LATEST_PROJECT_VARIABLE = "E2E_BETTER_AUTH_PROJECT"
 START_TIMEOUT_SECONDS = 30
 E2E_SECRET = secrets.token_urlsafe(40)
 
@@ -40,6 +42,8 @@ def node_project() -> Path:
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
+    if os.environ.get(LATEST_PROJECT_VARIABLE):
+        return Path(os.environ[LATEST_PROJECT_VARIABLE])  # installed by scripts/e2e_latest.sh
     npm_ci(NODE_PROJECT)
     return NODE_PROJECT
 
