@@ -2,11 +2,10 @@
 
 from ninja import NinjaAPI
 
-from authbridge import api as authbridge_api
-from authbridge.auth import BetterAuthBearer, register_auth_errors
+from authbridge.ninja import BetterAuthBearer, register_auth_errors
 from tasks.api import register_task_errors
 from tasks.api import router as tasks_router
-from todo_project import health
+from todo_project import health, me
 from todo_project.errors import JsonObjectParser, register_error_handlers
 from todo_project.throttles import user_throttles
 
@@ -21,7 +20,7 @@ api = NinjaAPI(
 )
 api.add_router("/", health.router)
 api.add_router("/{user_id}/tasks", tasks_router)
-api.add_router("/", authbridge_api.router)
+api.add_router("/", me.router)
 register_error_handlers(api)
 register_task_errors(api)
 register_auth_errors(api)
