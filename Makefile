@@ -64,11 +64,12 @@ test-browser: setup ## only the browser test: examples/nextjs in headless chromi
 demo: setup ## run the API and the Next.js example together (needs node and npm); prints the URL
 	PYTHON=$(BIN)/python bash examples/nextjs/demo.sh
 
-lint: setup check-locks ## ruff (lint + format check), mypy (code and tests), no missing migration
+lint: setup check-locks ## ruff (lint + format check), mypy (code and tests), no missing or backward-incompatible migration
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DJANGO_DEBUG=1 $(BIN)/mypy .
 	DJANGO_DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+	DJANGO_DEBUG=1 DATABASE_URL= $(BIN)/python manage.py lintmigrations --warnings-as-errors --quiet ok
 
 format: setup ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

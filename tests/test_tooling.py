@@ -115,3 +115,19 @@ def test_the_stubs_are_pinned_together() -> None:
 def test_the_licence_is_declared() -> None:
     assert (REPO / "LICENSE").read_text().startswith("MIT License")
     assert 'license = "MIT"' in (REPO / "pyproject.toml").read_text()
+
+
+def test_lint_refuses_a_migration_the_running_release_cannot_survive() -> None:
+    """0004 renamed a column the release before it read: the linter that `make lint` runs
+    catches exactly that, and 0001-0004 are acknowledged by name, nothing newer."""
+    assert "lintmigrations --warnings-as-errors" in make("-n", "lint").stdout
+    linted = subprocess.run(
+        [
+            str(REPO / ".venv" / "bin" / "python"), "manage.py", "lintmigrations",
+            "tasks", "0004_scoped_managers_and_snapshot", "--ignore-name", "none",
+        ],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "DJANGO_DEBUG": "1", "DATABASE_URL": ""},
+    )  # fmt: skip
+    assert linted.returncode != 0
+    assert "RENAMING columns" in linted.stdout

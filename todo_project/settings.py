@@ -1,5 +1,6 @@
 """The only module that reads the environment (and ``.env``); see CONTRACT §3."""
 
+import importlib.util
 import logging
 from pathlib import Path
 
@@ -43,6 +44,21 @@ INSTALLED_APPS = [
     "authbridge",
     "tasks",
 ]
+# `make lint` checks new migrations for backward compatibility (the development lock only).
+if DEBUG and importlib.util.find_spec("django_migration_linter") is not None:
+    INSTALLED_APPS.append("django_migration_linter")
+MIGRATION_LINTER_OPTIONS = {
+    "include_apps": ["tasks"],
+    "no_cache": True,
+    # Acknowledged: shipped before the check existed. 0004 renamed a column the release before
+    # it read (the window DEPLOY.md "Changing the schema" now ships as expand, then contract).
+    "ignore_name": [
+        "0001_initial",
+        "0002_version_and_idempotency",
+        "0003_timestamps_set_in_save",
+        "0004_scoped_managers_and_snapshot",
+    ],
+}
 
 MIDDLEWARE = [
     # First, so every response (redirects, 404s) carries X-Request-ID and gets its log line.
