@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from tasks import checks
 from tests.tasks.conftest import TasksApi
 
 pytestmark = pytest.mark.django_db
@@ -38,3 +39,27 @@ def test_a_retried_create_at_the_cap_replays_its_answer(
     assert retried.json() == first.json()
     fresh = ann.call("POST", ann.url(), {"title": "b"}, HTTP_IDEMPOTENCY_KEY="k2")
     assert fresh.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("options", "errors"),
+    [
+        pytest.param({"transaction_mode": "IMMEDIATE"}, [], id="immediate"),
+        pytest.param({"transaction_mode": "exclusive"}, [], id="exclusive"),
+        pytest.param({"transaction_mode": "DEFERRED"}, ["tasks.E001"], id="deferred"),
+        pytest.param({}, ["tasks.E001"], id="sqlite-default"),
+    ],
+)
+def test_sqlite_must_begin_transactions_with_the_write_lock(
+    options: dict[str, str], errors: list[str]
+) -> None:
+    """Without it two SQLite transactions could both count before either inserts."""
+    databases: dict[str, dict[str, Any]] = {
+        "default": {"ENGINE": "django.db.backends.sqlite3", "OPTIONS": options},
+        "other": {"ENGINE": "django.db.backends.postgresql"},
+    }
+    assert [error.id for error in checks.sqlite_write_lock_errors(databases)] == errors
+
+
+def test_the_projects_settings_pass_the_check() -> None:
+    assert checks.sqlite_transactions_take_the_write_lock() == []
