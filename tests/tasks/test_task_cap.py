@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from tasks import checks
+from tasks import checks, limits
 from tests.tasks.conftest import TasksApi
 
 pytestmark = pytest.mark.django_db
@@ -63,3 +63,18 @@ def test_sqlite_must_begin_transactions_with_the_write_lock(
 
 def test_the_projects_settings_pass_the_check() -> None:
     assert checks.sqlite_transactions_take_the_write_lock() == []
+
+
+def test_the_lock_key_is_a_stable_signed_64_bit_hash() -> None:
+    """Pinned: during a rolling deploy old and new workers must lock the same key per user."""
+    assert limits.user_lock_key("ann") == -476280113337431797
+    assert limits.user_lock_key("bob") == -4757091956819930426
+    keys = {limits.user_lock_key(f"user-{n}") for n in range(1000)}
+    assert len(keys) == 1000
+    assert all(-(2**63) <= key < 2**63 for key in keys)
+
+
+@pytest.mark.django_db(transaction=True)  # no test transaction around it
+def test_the_lock_needs_the_creates_transaction() -> None:
+    with pytest.raises(RuntimeError, match="needs a transaction"):
+        limits.lock_user_tasks("ann")

@@ -5,13 +5,15 @@ thread commits, the others see). On PostgreSQL the creates race for real; SQLite
 tests/tasks/test_task_cap_sqlite.py, against a database file as production uses it.
 """
 
+import threading
 import uuid
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 
+from tasks import limits
 from tasks.models import Task
 from tests.conftest import TokenFactory
 from tests.tasks.conftest import TasksApi
@@ -95,3 +97,30 @@ def test_one_users_lock_does_not_hold_back_another_user(
     for user in users:
         mine = sorted(status for uid, status in answers if uid == user.user_id)
         assert (stored(user), mine) == (CAP, [201] + [409] * 4)
+
+
+def test_the_users_lock_is_held_until_the_transaction_ends(api: TasksApi) -> None:
+    """Another connection cannot take the user's lock meanwhile; another user's it can."""
+    key = limits.user_lock_key(api.user_id)
+
+    def try_lock(user_key: int) -> bool:
+        got: list[bool] = []
+
+        def attempt() -> None:  # a thread: a connection of its own
+            try:
+                with transaction.atomic(), connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [user_key])
+                    got.append(cursor.fetchone()[0])
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=attempt)
+        thread.start()
+        thread.join(timeout=10)
+        return got[0]
+
+    with transaction.atomic():
+        limits.lock_user_tasks(api.user_id)
+        assert try_lock(key) is False
+        assert try_lock(limits.user_lock_key("someone-else")) is True
+    assert try_lock(key) is True
