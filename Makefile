@@ -10,7 +10,7 @@ MAIN_STAMP := $(VENV)/.installed-main
 PORT ?= 8000
 E2E_DIR := tests/e2e/better_auth
 
-.PHONY: help setup setup-main run test test-e2e test-e2e-latest test-browser demo openapi lint format bench bench-writes lock lock-upgrade check-locks superuser token clean stack test-stack
+.PHONY: help setup setup-main run test test-e2e test-e2e-latest test-browser demo openapi lint format bench bench-writes bench-creates lock lock-upgrade check-locks superuser token clean stack test-stack
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -95,6 +95,9 @@ bench: setup ## HTTP figures: PostgreSQL, Redis, gunicorn, wrk (about 12 min; BE
 
 bench-writes: setup ## one task write: UPDATE ... RETURNING vs lock + update + read (DATABASE_URL's database)
 	PYTHONPATH=. $(BIN)/python bench/writes.py
+
+bench-creates: setup ## one task create: count + insert vs the per-user lock (DATABASE_URL's database, migrated)
+	PYTHONPATH=. $(BIN)/python bench/creates.py
 
 stack: setup ## nginx -> 2 gunicorn -> PostgreSQL + Redis on loopback (needs nginx, redis-server, postgresql); Ctrl-C stops
 	$(BIN)/python scripts/stack.py
