@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 E2E_DIR := tests/e2e/better_auth
 
-.PHONY: help setup run test test-e2e test-e2e-latest test-browser demo openapi lint format bench bench-writes lock lock-upgrade check-locks superuser token clean stack test-stack
+.PHONY: help setup run test test-e2e test-e2e-latest test-browser test-package dist demo openapi lint format bench bench-writes lock lock-upgrade check-locks superuser token clean stack test-stack
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -48,6 +48,14 @@ openapi: setup ## re-export docs/openapi.json (the frontend's typed client is ge
 test-e2e-latest: setup ## upstream canary: the e2e tests against the newest better-auth release (not the pinned one)
 	PYTHON=$(BIN)/python bash scripts/e2e_latest.sh $(PYTEST_ARGS)
 
+test-package: setup ## authbridge as a user gets it: the wheel in fresh virtualenvs, three sample sites, real Better Auth
+	$(BIN)/python -m pytest -m package $(PYTEST_ARGS)
+
+dist: setup ## build django-better-auth-bridge (authbridge/pyproject.toml) into dist/: wheel + sdist, twine check
+	rm -f dist/django_better_auth_bridge-*
+	$(BIN)/python -m build --no-isolation --outdir dist authbridge
+	$(BIN)/twine check --strict dist/django_better_auth_bridge-*
+
 test-browser: setup ## only the browser test: examples/nextjs in headless chromium against gunicorn
 	$(BIN)/python -m pytest -m browser $(PYTEST_ARGS)
 
@@ -66,18 +74,27 @@ format: setup ## apply ruff's fixes and formatting
 
 UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --python-platform linux --no-header --quiet $(LOCK_FLAGS)
 
+# The package test matrix (tests/package): requirements/package/<row>.in -> <row>.txt, for the
+# Python version the row's name starts with (py311-... -> 3.11, py313-... -> 3.13).
+UV_COMPILE_ROW = $(BIN)/uv pip compile --generate-hashes --python-platform linux --no-header --quiet $(LOCK_FLAGS)
+
 lock: setup ## recompile the hash-pinned requirement files from pyproject.toml (keeps existing pins)
 	$(UV_COMPILE) -o requirements/main.txt
 	$(UV_COMPILE) --extra dev -o requirements/dev.txt
+	@for input in requirements/package/*.in; do \
+	  row=$$(basename "$$input" .in); version="$${row:2:1}.$${row:3:2}"; \
+	  echo "$(UV_COMPILE_ROW) --python-version $$version $$input -o requirements/package/$$row.txt"; \
+	  $(UV_COMPILE_ROW) --python-version "$$version" "$$input" -o "requirements/package/$$row.txt" || exit 1; \
+	done
 	@$(MAKE) --no-print-directory check-locks
 
 lock-upgrade: ## upgrade every pin to the newest release pyproject.toml allows, on purpose
 	$(MAKE) --no-print-directory lock LOCK_FLAGS=--upgrade
 
-LOCK_FILES ?= requirements/*.txt
+LOCK_FILES ?= requirements/*.txt requirements/package/*.txt
 check-locks: ## fail when a lock file names a package index (URL, index or find-links option)
 	@! grep -nE '://|index-url|find-links' $(LOCK_FILES) || \
-	  { echo "requirements/*.txt must not name a package index" >&2; exit 1; }
+	  { echo "requirements/**/*.txt must not name a package index" >&2; exit 1; }
 
 bench: setup ## HTTP figures: PostgreSQL, Redis, gunicorn, wrk (about 12 min; BENCH_ARGS=--quick: 1.5 min)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
