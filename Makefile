@@ -76,16 +76,14 @@ UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --generate-hashes --python-ver
 
 # The package test matrix (tests/package): requirements/package/<row>.in -> <row>.txt, for the
 # Python version the row's name starts with (py311-... -> 3.11, py313-... -> 3.13).
+PACKAGE_ROWS = $(sort $(basename $(notdir $(wildcard requirements/package/*.in))))
+row_python = $(patsubst py3%,3.%,$(firstword $(subst -, ,$(1))))
 UV_COMPILE_ROW = $(BIN)/uv pip compile --generate-hashes --python-platform linux --no-header --quiet $(LOCK_FLAGS)
 
 lock: setup ## recompile the hash-pinned requirement files from pyproject.toml (keeps existing pins)
 	$(UV_COMPILE) -o requirements/main.txt
 	$(UV_COMPILE) --extra dev -o requirements/dev.txt
-	@for input in requirements/package/*.in; do \
-	  row=$$(basename "$$input" .in); version="$${row:2:1}.$${row:3:2}"; \
-	  echo "$(UV_COMPILE_ROW) --python-version $$version $$input -o requirements/package/$$row.txt"; \
-	  $(UV_COMPILE_ROW) --python-version "$$version" "$$input" -o "requirements/package/$$row.txt" || exit 1; \
-	done
+	$(foreach row,$(PACKAGE_ROWS),$(UV_COMPILE_ROW) --python-version $(call row_python,$(row)) requirements/package/$(row).in -o requirements/package/$(row).txt && ) true
 	@$(MAKE) --no-print-directory check-locks
 
 lock-upgrade: ## upgrade every pin to the newest release pyproject.toml allows, on purpose

@@ -23,11 +23,29 @@ def test_lint_checks_for_missing_migrations_and_the_locks() -> None:
     assert "requirements/*.txt" in planned  # check-locks runs first
 
 
-def test_lock_upgrade_recompiles_both_locks_with_upgrade() -> None:
-    planned = [line for line in make("-n", "lock-upgrade").stdout.splitlines() if "compile" in line]
-    assert len(planned) == 2
-    assert all("--upgrade" in line for line in planned)
-    assert not any("--upgrade" in line for line in make("-n", "lock").stdout.splitlines())
+def compile_commands(target: str) -> list[str]:
+    planned = make("-n", target).stdout
+    return ["pip compile" + part for part in planned.split("pip compile")[1:]]
+
+
+def test_lock_upgrade_recompiles_every_lock_with_upgrade() -> None:
+    """Both locks of the service, and one per package test row (requirements/package/*.in)."""
+    rows = sorted(p.stem for p in (REPO / "requirements" / "package").glob("*.in"))
+    planned = compile_commands("lock-upgrade")
+    assert len(planned) == 2 + len(rows)
+    assert all("--upgrade" in command for command in planned)
+    assert not any("--upgrade" in command for command in compile_commands("lock"))
+    for row in rows:  # py311-... compiles for Python 3.11
+        (command,) = [c for c in planned if f"requirements/package/{row}.in" in c]
+        assert f"--python-version 3.{row.split('-')[0].removeprefix('py3')} " in command
+        assert "--generate-hashes" in command
+
+
+def test_ci_runs_the_package_test_after_the_postgresql_suite() -> None:
+    steps = (REPO / ".ci" / "run").read_text()
+    assert "env -u DATABASE_URL make test-package" in steps
+    assert steps.index('DATABASE_URL="$PG_URL" make test') < steps.index("make test-package")
+    assert "-m package" in make("-n", "test-package").stdout
 
 
 @pytest.mark.parametrize(
