@@ -109,3 +109,22 @@ def test_twine_check_passes(artifacts: Artifacts) -> None:
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert checked.stdout.count("PASSED") == 2
+
+
+def test_pip_builds_the_same_wheel_straight_from_a_checkout(
+    artifacts: Artifacts, tmp_path: Path
+) -> None:
+    """`pip install ./authbridge` (or a git URL with #subdirectory=authbridge) builds in place."""
+    pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
+    built = subprocess.run(
+        [*pip_wheel, "--wheel-dir", str(tmp_path), str(PACKAGE_DIR)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    (wheel,) = tmp_path.glob("*.whl")
+    assert wheel.name == artifacts.wheel.name
+    with zipfile.ZipFile(wheel) as ours, zipfile.ZipFile(artifacts.wheel) as theirs:
+        assert sorted(ours.namelist()) == sorted(theirs.namelist())
