@@ -48,10 +48,10 @@ openapi: setup ## re-export docs/openapi.json (the frontend's typed client is ge
 test-e2e-latest: setup ## upstream canary: the e2e tests against the newest better-auth release (not the pinned one)
 	PYTHON=$(BIN)/python bash scripts/e2e_latest.sh $(PYTEST_ARGS)
 
-test-package: setup ## authbridge as a user gets it: the wheel in fresh virtualenvs, three sample sites, real Better Auth
+test-package: setup ## authbridge as a user gets it: its wheel in fresh virtualenvs, sample sites, real Better Auth
 	$(BIN)/python -m pytest -m package $(PYTEST_ARGS)
 
-dist: setup ## build django-better-auth-bridge (authbridge/pyproject.toml) into dist/: wheel + sdist, twine check
+dist: setup ## build authbridge (authbridge/pyproject.toml) into dist/: wheel + sdist, then twine check
 	rm -f dist/django_better_auth_bridge-*
 	$(BIN)/python -m build --no-isolation --outdir dist authbridge
 	$(BIN)/twine check --strict dist/django_better_auth_bridge-*
@@ -80,7 +80,7 @@ PACKAGE_ROWS = $(sort $(basename $(notdir $(wildcard requirements/package/*.in))
 row_python = $(patsubst py3%,3.%,$(firstword $(subst -, ,$(1))))
 UV_COMPILE_ROW = $(BIN)/uv pip compile --generate-hashes --python-platform linux --no-header --quiet $(LOCK_FLAGS)
 
-lock: setup ## recompile the hash-pinned requirement files from pyproject.toml (keeps existing pins)
+lock: setup ## recompile the hash-pinned requirement files (pyproject.toml, requirements/package/*.in; keeps pins)
 	$(UV_COMPILE) -o requirements/main.txt
 	$(UV_COMPILE) --extra dev -o requirements/dev.txt
 	$(foreach row,$(PACKAGE_ROWS),$(UV_COMPILE_ROW) --python-version $(call row_python,$(row)) requirements/package/$(row).in -o requirements/package/$(row).txt && ) true

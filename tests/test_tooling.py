@@ -44,7 +44,9 @@ def test_lock_upgrade_recompiles_every_lock_with_upgrade() -> None:
 def test_ci_runs_the_package_test_after_the_postgresql_suite() -> None:
     steps = (REPO / ".ci" / "run").read_text()
     assert "env -u DATABASE_URL make test-package" in steps
-    assert steps.index('DATABASE_URL="$PG_URL" make test') < steps.index("make test-package")
+    assert steps.index('DATABASE_URL="$PG_URL" make test\n') < steps.index(
+        "env -u DATABASE_URL make test-package"
+    )
     assert "-m package" in make("-n", "test-package").stdout
 
 
