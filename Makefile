@@ -6,27 +6,37 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+MAIN_STAMP := $(VENV)/.installed-main
 PORT ?= 8000
 E2E_DIR := tests/e2e/better_auth
 
-.PHONY: help setup run test test-e2e test-e2e-latest test-browser test-package dist demo openapi lint format bench bench-writes lock lock-upgrade check-locks superuser token clean stack test-stack
+.PHONY: help setup setup-main run test test-e2e test-e2e-latest test-browser test-package dist demo openapi lint format bench bench-writes lock lock-upgrade check-locks superuser token clean stack test-stack
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-# The virtualenv is (re)installed only when a lock file changed.
+# The virtualenv is (re)installed only when a lock file changed: the main lock alone to serve
+# (make run), the development lock (a superset) to test, lint and build.
 $(STAMP): requirements/dev.txt requirements/main.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements/dev.txt
 	$(BIN)/python -m pip check
-	@touch $(STAMP)
+	@touch $(STAMP) $(MAIN_STAMP)
+
+$(MAIN_STAMP): requirements/main.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements/main.txt
+	$(BIN)/python -m pip check
+	@touch $(MAIN_STAMP)
 
 .env:
 	@$(PYTHON) scripts/write_dev_env.py .env
 
-setup: $(STAMP) .env ## create or refresh .venv from the lock files and write a dev .env if none exists
+setup: $(STAMP) .env ## create or refresh .venv from the development lock and write a dev .env if none exists
 
-run: setup ## migrate and serve on 127.0.0.1:$(PORT) (SQLite unless DATABASE_URL says otherwise)
+setup-main: $(MAIN_STAMP) .env ## the same with the main lock only: what serving needs
+
+run: setup-main ## migrate and serve on 127.0.0.1:$(PORT) (SQLite unless DATABASE_URL says otherwise)
 	$(BIN)/python manage.py migrate --no-input
 	@$(BIN)/python manage.py collectstatic --no-input -v 0
 	@$(BIN)/python manage.py mint_token dev-user --email dev@example.com --name Dev --minutes 120 --curl --port $(PORT)
@@ -62,23 +72,24 @@ test-browser: setup ## only the browser test: examples/nextjs in headless chromi
 demo: setup ## run the API and the Next.js example together (needs node and npm); prints the URL
 	PYTHON=$(BIN)/python bash examples/nextjs/demo.sh
 
-lint: setup check-locks ## ruff (lint + format check), mypy (code and tests), no missing migration
+lint: setup check-locks ## ruff (lint + format check), mypy (code and tests), no missing or backward-incompatible migration
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DJANGO_DEBUG=1 $(BIN)/mypy .
 	DJANGO_DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+	DJANGO_DEBUG=1 DATABASE_URL= $(BIN)/python manage.py lintmigrations --warnings-as-errors --quiet ok
 
 format: setup ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --python-platform linux --no-header --quiet $(LOCK_FLAGS)
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --python-platform linux --quiet $(LOCK_FLAGS)
 
 # The package test matrix (tests/package): requirements/package/<row>.in -> <row>.txt, for the
 # Python version the row's name starts with (py311-... -> 3.11, py313-... -> 3.13).
 PACKAGE_ROWS = $(sort $(basename $(notdir $(wildcard requirements/package/*.in))))
 row_python = $(patsubst py3%,3.%,$(firstword $(subst -, ,$(1))))
-UV_COMPILE_ROW = $(BIN)/uv pip compile --generate-hashes --python-platform linux --no-header --quiet $(LOCK_FLAGS)
+UV_COMPILE_ROW = $(BIN)/uv pip compile --generate-hashes --python-platform linux --quiet $(LOCK_FLAGS)
 
 lock: setup ## recompile the hash-pinned requirement files (pyproject.toml, requirements/package/*.in; keeps pins)
 	$(UV_COMPILE) -o requirements/main.txt
@@ -106,7 +117,7 @@ stack: setup ## nginx -> 2 gunicorn -> PostgreSQL + Redis on loopback (needs ngi
 test-stack: setup ## only the stack fault test (kills and restarts parts of its own stack)
 	$(BIN)/python -m pytest -m stack $(PYTEST_ARGS)
 
-superuser: setup ## create an admin user for /admin/
+superuser: setup-main ## create an admin user for /admin/
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py createsuperuser
 

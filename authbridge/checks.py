@@ -7,6 +7,7 @@ the secret list) is checked on the variable itself, so the message can name it.
 
 import ipaddress
 import re
+import warnings
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -17,6 +18,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
+from authbridge import conf
 from authbridge.config import AuthConfig, parse_secret_list
 
 MIN_SECRET_LENGTH = 32
@@ -38,14 +40,90 @@ class SettingsWith:
 
 def auth_config() -> tuple[AuthConfig, list[CheckMessage]]:
     """The AuthConfig the app will run with; a malformed BETTER_AUTH_SECRETS is E003 (and left
-    out, so the other checks still run instead of the check crashing)."""
+    out, so the other checks still run instead of the check crashing). A setting of the wrong
+    type is E008 (check_settings): its default stands in for it here."""
+    replaced: dict[str, Any] = {
+        setting.name: setting.default
+        for setting in conf.SETTINGS
+        if (used := conf.name_in_use(settings, setting))
+        and not setting.accepts(getattr(settings, used))
+    }
+    errors: list[CheckMessage] = []
     try:
-        parse_secret_list(settings.BETTER_AUTH_SECRETS)
+        parse_secret_list(conf.read(SettingsWith(**replaced), "BETTER_AUTH_SECRETS", warn=quiet))
     except ValueError as exc:
         hint = 'Use Better Auth\'s format "version:secret,version:secret", e.g. "2:new,1:old".'
-        error = Error(f"BETTER_AUTH_SECRETS is malformed: {exc}.", hint=hint, id="authbridge.E003")
-        return AuthConfig.from_settings(SettingsWith(BETTER_AUTH_SECRETS="")), [error]
-    return AuthConfig.from_settings(), []
+        errors.append(
+            Error(f"BETTER_AUTH_SECRETS is malformed: {exc}.", hint=hint, id="authbridge.E003")
+        )
+        replaced["BETTER_AUTH_SECRETS"] = ""
+    source = SettingsWith(**replaced)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # W004 says it
+        return AuthConfig.from_settings(source), errors
+
+
+def quiet(message: str) -> None:
+    """Deprecation messages while checking: W004 reports them."""
+
+
+@register("authbridge")
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Types (E008), deprecated names (W004, W005) and the user loader (E009)."""
+    messages: list[CheckMessage] = []
+    for setting in conf.SETTINGS:
+        used = conf.name_in_use(settings, setting)
+        if used and not setting.accepts(getattr(settings, used)):
+            value = getattr(settings, used)
+            messages.append(
+                Error(
+                    f"{used} must be {setting.describe_types()}, got "
+                    f"{type(value).__name__} {value!r}.",
+                    hint=f"Set {setting.name} to {setting.describe_types()}, or remove it for "
+                    f"the default ({setting.default!r}).",
+                    id="authbridge.E008",
+                )
+            )
+        if setting.old_name and used == setting.old_name:
+            messages.append(
+                Warning(
+                    conf.deprecation_message(used),
+                    hint=f"Rename the setting {used} to {setting.name}; the value is unchanged.",
+                    id="authbridge.W004",
+                )
+            )
+        elif setting.old_name and used and hasattr(settings, setting.old_name):
+            messages.append(
+                Warning(
+                    f"Both {setting.name} and its deprecated name {setting.old_name} are set; "
+                    f"{setting.old_name} is ignored.",
+                    hint=f"Remove {setting.old_name}.",
+                    id="authbridge.W005",
+                )
+            )
+    return messages + user_loader_errors()
+
+
+def user_loader_errors() -> list[CheckMessage]:
+    path = getattr(settings, "BETTER_AUTH_USER_LOADER", "")
+    if not path or not isinstance(path, str):
+        return []
+    try:
+        loader = import_string(path)
+    except ImportError as exc:
+        problem = f"cannot be imported ({exc})"
+    else:
+        if callable(loader):
+            return []
+        problem = "is not callable"
+    return [
+        Error(
+            f"BETTER_AUTH_USER_LOADER names {path!r}, which {problem}.",
+            hint="Name a function taking an authbridge.Identity and returning a user or None, "
+            'as "package.module.function".',
+            id="authbridge.E009",
+        )
+    ]
 
 
 @register("authbridge")
@@ -73,19 +151,31 @@ def check_auth_configuration(app_configs: Any = None, **kwargs: Any) -> list[Che
             config.key_source()  # parses the pinned JWKS as the verifier will
         except (ValueError, RecursionError) as exc:  # JwksError is a ValueError
             errors.append(
-                Error(f"BETTER_AUTH_JWKS is not a usable JWKS: {exc}.", id="authbridge.E004")
+                Error(
+                    f"BETTER_AUTH_JWKS is not a usable JWKS: {exc}.",
+                    hint='Paste the JSON Better Auth serves at its JWKS route ({"keys": [...]}).',
+                    id="authbridge.E004",
+                )
             )
     for name in ("BETTER_AUTH_URL", "BETTER_AUTH_JWKS_URL"):
-        url = getattr(settings, name)
+        url = getattr(settings, name, "")
+        if not isinstance(url, str):
+            continue  # E008
         if url and (urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc):
             errors.append(
-                Error(f"{name} must be an http(s) URL, got {url!r}.", id="authbridge.E005")
+                Error(
+                    f"{name} must be an http(s) URL, got {url!r}.",
+                    hint="Give the full URL, e.g. https://app.example.com (Better Auth's baseURL).",
+                    id="authbridge.E005",
+                )
             )
     proxy = urlsplit(config.proxy_url)
     if config.proxy_url and (proxy.scheme != "http" or not proxy.hostname):
         errors.append(
             Error(
-                f"JWKS_PROXY_URL must be an http:// URL, got {config.proxy_url!r}.",
+                f"BETTER_AUTH_JWKS_PROXY_URL must be an http:// URL, got {config.proxy_url!r}.",
+                hint="Give the proxy as http://host:port (HTTPS is tunnelled through it), or "
+                "leave it empty.",
                 id="authbridge.E005",
             )
         )
@@ -112,8 +202,9 @@ def cache_errors(config: AuthConfig) -> list[CheckMessage]:
         return []
     return [
         Error(
-            f"JWKS_CACHE_ALIAS names {alias!r}, which is no cache in CACHES or the database "
-            "cache (token verification runs no database query).",
+            f"BETTER_AUTH_JWKS_CACHE_ALIAS names {alias!r}, which is no cache in CACHES or the "
+            "database cache (token verification runs no database query).",
+            hint='Name a cache of CACHES that is not the DatabaseCache (e.g. "default").',
             id="authbridge.E007",
         )
     ]
@@ -186,7 +277,8 @@ def check_jwks_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
                 f"The last good JWKS is kept in the cache {config.cache_alias!r}, which no other "
                 "process shares: a new or recycled worker starts without keys, and while Better "
                 "Auth is unreachable it answers 503 to every JWKS token.",
-                hint="Set REDIS_URL, or JWKS_CACHE_ALIAS to a cache the workers share.",
+                hint="Point BETTER_AUTH_JWKS_CACHE_ALIAS at a cache the workers share (Redis, "
+                "Memcached).",
                 id="authbridge.W002",
             )
         )
@@ -197,9 +289,9 @@ def check_jwks_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
                 f"The last good JWKS is kept in Redis on {', '.join(hosts)}, which takes "
                 "connections without a password: whoever can reach it can read, change or wipe "
                 "the cache (rate-limit counters, the keys new workers start from).",
-                hint="Put a password or an ACL user in REDIS_URL (redis://user:password@host/0), "
-                "bind Redis to a private interface, and use rediss:// (TLS) across hosts; see "
-                "docs/DEPLOY.md, 'Lock Redis down'.",
+                hint="Put a password or an ACL user in the cache's LOCATION "
+                "(redis://user:password@host/0), bind Redis to a private interface, and use "
+                "rediss:// (TLS) across hosts; see authbridge/docs/checks.md (W003).",
                 id="authbridge.W003",
             )
         )

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from authbridge import conf
 from authbridge.fetch import fetch_json
 from authbridge.jwks import DEFAULT_MAX_STALENESS_SECONDS, CachedJwksStore, FetchedJwks
 from authbridge.keys import KeySource, PinnedJwks, parse_jwks
@@ -85,26 +86,30 @@ class AuthConfig:
 
     @classmethod
     def from_settings(cls, source: Any = settings) -> "AuthConfig":
-        base_url = source.BETTER_AUTH_URL
+        """From Django settings (defaults for what is unset; old names with a warning)."""
+        value = partial(conf.read, source)
+        base_url = value("BETTER_AUTH_URL")
         origin = url_origin(base_url) if base_url else ""
-        secrets = [source.BETTER_AUTH_SECRET] if source.BETTER_AUTH_SECRET else []
-        secrets += [s for s in parse_secret_list(source.BETTER_AUTH_SECRETS) if s not in secrets]
+        secret = value("BETTER_AUTH_SECRET")
+        secrets = [secret] if secret else []
+        secrets += [s for s in parse_secret_list(value("BETTER_AUTH_SECRETS")) if s not in secrets]
+        audiences = conf.as_tuple(value("BETTER_AUTH_AUDIENCE"))
         return cls(
-            jwks_url=source.BETTER_AUTH_JWKS_URL or (jwks_url_of(base_url) if base_url else ""),
-            pinned_jwks=source.BETTER_AUTH_JWKS,
+            jwks_url=value("BETTER_AUTH_JWKS_URL") or (jwks_url_of(base_url) if base_url else ""),
+            pinned_jwks=value("BETTER_AUTH_JWKS"),
             secrets=tuple(secrets),
-            issuer=source.BETTER_AUTH_ISSUER or origin,
-            audiences=tuple(source.BETTER_AUTH_AUDIENCE) or ((origin,) if origin else ()),
-            leeway_seconds=source.JWT_LEEWAY_SECONDS,
-            cache_seconds=source.JWKS_CACHE_SECONDS,
-            cooldown_seconds=source.JWKS_REFRESH_COOLDOWN_SECONDS,
-            timeout_seconds=source.JWKS_TIMEOUT_SECONDS,
-            max_lifetime_seconds=source.JWT_MAX_LIFETIME_SECONDS,
-            cache_alias=source.JWKS_CACHE_ALIAS,
-            proxy_url=source.JWKS_PROXY_URL,
-            max_staleness_seconds=source.JWKS_MAX_STALENESS_SECONDS,
-            realm=getattr(source, "BETTER_AUTH_REALM", DEFAULT_REALM),
-            user_loader=getattr(source, "BETTER_AUTH_USER_LOADER", ""),
+            issuer=value("BETTER_AUTH_ISSUER") or origin,
+            audiences=audiences or ((origin,) if origin else ()),
+            leeway_seconds=value("BETTER_AUTH_LEEWAY_SECONDS"),
+            cache_seconds=value("BETTER_AUTH_JWKS_CACHE_SECONDS"),
+            cooldown_seconds=value("BETTER_AUTH_JWKS_REFRESH_COOLDOWN_SECONDS"),
+            timeout_seconds=value("BETTER_AUTH_JWKS_TIMEOUT_SECONDS"),
+            max_lifetime_seconds=value("BETTER_AUTH_MAX_LIFETIME_SECONDS"),
+            cache_alias=value("BETTER_AUTH_JWKS_CACHE_ALIAS"),
+            proxy_url=value("BETTER_AUTH_JWKS_PROXY_URL"),
+            max_staleness_seconds=value("BETTER_AUTH_JWKS_MAX_STALENESS_SECONDS"),
+            realm=value("BETTER_AUTH_REALM"),
+            user_loader=value("BETTER_AUTH_USER_LOADER"),
         )
 
     def verifier(self, verified_tokens: VerifiedTokens | None = None) -> Verifier:

@@ -22,7 +22,8 @@ logger = logging.getLogger(__name__)
 
 FAILED_FETCH_BACKOFF_SECONDS = 5.0
 STORE_POLL_SECONDS = 0.05  # how often a cold process looks for the keys another one fetches
-DEFAULT_MAX_STALENESS_SECONDS = 300.0  # JWKS_MAX_STALENESS_SECONDS
+IO_MARGIN_SECONDS = 1.0
+DEFAULT_MAX_STALENESS_SECONDS = 300.0  # BETTER_AUTH_JWKS_MAX_STALENESS_SECONDS
 MAX_DROPPED_KIDS = 256  # revoked kids remembered per process; older ones fall back to iat
 
 Fetch = Callable[..., Mapping[str, Any]]
@@ -101,6 +102,14 @@ class FetchedJwks:
         if key is None:
             raise refuse_unknown_key(keys, kid=kid, alg=alg)
         return key
+
+    def needs_io(self, kid: str | None) -> bool:
+        """Whether key_for(kid) may fetch or read the store now: the keys are stale, or will
+        be within a second (so the answer holds while the caller acts on it), or lack ``kid``."""
+        fetched_at = self._fetched_at
+        if fetched_at is None or self._clock() - fetched_at >= self._ttl - IO_MARGIN_SECONDS:
+            return True
+        return kid is not None and all(key.kid != kid for key in self._keys)
 
     def _key_for_unknown_kid(
         self, kid: str, alg: str, issued_at: float | None, generation: int

@@ -115,6 +115,9 @@ class PinnedJwks:
     def __init__(self, keys: Sequence[JwksKey]) -> None:
         self._keys = tuple(keys)
 
+    def needs_io(self, kid: str | None) -> bool:
+        return False
+
     def key_for(self, *, kid: str | None, alg: str, issued_at: float | None = None) -> JwksKey:
         key = pick_key(self._keys, kid=kid, alg=alg)
         if key is None:

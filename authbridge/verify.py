@@ -207,6 +207,20 @@ class Verifier:
         self._verified.put(raw, identity, alg=alg, kid=kid, key=key, max_age=self._max_lifetime)
         return identity
 
+    def needs_io(self, raw: str) -> bool:
+        """Whether ``verify(raw)`` may fetch the JWKS or read the shared store right now: an
+        async caller runs it off the event loop then, and on the loop otherwise."""
+        if self._jwks is None:
+            return False
+        try:
+            header = read_header(raw)
+        except InvalidToken:
+            return False  # verify() refuses it before any key lookup
+        if header["alg"] in HMAC_ALGS:
+            return False
+        needs_io = getattr(self._jwks, "needs_io", None)
+        return True if needs_io is None else bool(needs_io(header.get("kid")))
+
     def _identity(self, claims: Mapping[str, Any]) -> Identity:
         """The checks on claims that follow jwt.decode's: lifetime, issuer, audience, sub."""
         check_lifetime(claims, max_seconds=self._max_lifetime, leeway=self._leeway)

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from ninja import Header, NinjaAPI, Path, Query, Router, Status
 
-from authbridge.auth import BetterAuthBearer
+from authbridge.ninja import BetterAuthBearer
 from tasks import services
 from tasks.errors import (
     IdempotencyKeyReused,
@@ -33,7 +33,7 @@ from tasks.schemas import (
 from todo_project.openapi import response_headers
 from todo_project.schemas import DetailOut, ValidationErrorOut
 
-router = Router(auth=BetterAuthBearer(bind_path_user=True), tags=["tasks"])
+router = Router(auth=BetterAuthBearer(bind_path_user="user_id"), tags=["tasks"])
 
 # Only documents the path; the bearer has already checked it equals the token's sub.
 UserId = Annotated[str, Path(description="Must equal the token's `sub`.")]

@@ -108,16 +108,16 @@ def auth_settings(settings: Any, keys: TestKeys) -> Any:
     settings.BETTER_AUTH_SECRETS = ""
     settings.BETTER_AUTH_ISSUER = TEST_ISSUER
     settings.BETTER_AUTH_AUDIENCE = [TEST_ISSUER]
-    settings.JWT_LEEWAY_SECONDS = 10
-    settings.JWT_MAX_LIFETIME_SECONDS = 86_400
+    settings.BETTER_AUTH_LEEWAY_SECONDS = 10
+    settings.BETTER_AUTH_MAX_LIFETIME_SECONDS = 86_400
     # The last good JWKS is kept in a cache alias: a private, empty one for every test.
     location = f"authbridge-jwks-{uuid.uuid4().hex}"
     settings.CACHES = {
         **settings.CACHES,
         "authbridge-test": {"BACKEND": LOCMEM, "LOCATION": location},
     }
-    settings.JWKS_CACHE_ALIAS = "authbridge-test"
-    settings.JWKS_PROXY_URL = ""
+    settings.BETTER_AUTH_JWKS_CACHE_ALIAS = "authbridge-test"
+    settings.BETTER_AUTH_JWKS_PROXY_URL = ""
     return settings
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from authbridge.auth import BetterAuthBearer
+from authbridge.ninja import BetterAuthBearer
 from todo_project.api import api
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,7 +106,7 @@ def test_every_user_route_requires_the_binding_bearer(
     assert callbacks, f"{method} {path} has no auth"
     for callback in callbacks:  # Ninja accepts the first callback that succeeds
         assert isinstance(callback, BetterAuthBearer)
-        assert callback.bind_path_user is True, f"{method} {path} does not bind the path user"
+        assert callback.bind_path_user == "user_id", f"{method} {path} does not bind the path user"
 
 
 @pytest.mark.django_db

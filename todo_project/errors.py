@@ -1,6 +1,6 @@
 """JSON for every error under /api/: Ninja's exception handlers and Django's handler400/404/500.
 
-Auth refusals (401/403/503) are mapped by ``authbridge.auth.register_auth_errors``, the tasks
+Auth refusals (401/403/503) are mapped by ``authbridge.ninja.register_auth_errors``, the tasks
 domain's by ``tasks.api.register_task_errors``; Ninja's own defaults already give
 ``{"detail": [...]}`` for 422 and ``{"detail": "..."}`` for ``HttpError``. An unexpected
 exception is answered with the JSON 500 *and* reported exactly as Django reports one.

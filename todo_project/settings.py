@@ -1,5 +1,6 @@
 """The only module that reads the environment (and ``.env``); see CONTRACT §3."""
 
+import importlib.util
 import logging
 from pathlib import Path
 
@@ -43,6 +44,21 @@ INSTALLED_APPS = [
     "authbridge",
     "tasks",
 ]
+# `make lint` checks new migrations for backward compatibility (the development lock only).
+if DEBUG and importlib.util.find_spec("django_migration_linter") is not None:
+    INSTALLED_APPS.append("django_migration_linter")
+MIGRATION_LINTER_OPTIONS = {
+    "include_apps": ["tasks"],
+    "no_cache": True,
+    # Acknowledged: shipped before the check existed. 0004 renamed a column the release before
+    # it read (the window DEPLOY.md "Changing the schema" now ships as expand, then contract).
+    "ignore_name": [
+        "0001_initial",
+        "0002_version_and_idempotency",
+        "0003_timestamps_set_in_save",
+        "0004_scoped_managers_and_snapshot",
+    ],
+}
 
 MIDDLEWARE = [
     # First, so every response (redirects, 404s) carries X-Request-ID and gets its log line.
@@ -205,7 +221,9 @@ CORS_ALLOW_HEADERS = (
 CORS_EXPOSE_HEADERS = ("etag", "location", "retry-after", "www-authenticate")
 CORS_PREFLIGHT_MAX_AGE = 600
 
-# --- Better Auth token verification (CONTRACT §2, §3); read by authbridge.config ---------
+# --- Better Auth token verification (CONTRACT §2, §3): authbridge's settings -------------
+# The Django settings are authbridge's BETTER_AUTH_* names (authbridge/docs/settings.md);
+# the environment variables keep the names CONTRACT §3 gives them.
 BETTER_AUTH_URL = env_str("BETTER_AUTH_URL", default="")
 BETTER_AUTH_JWKS_URL = env_str("BETTER_AUTH_JWKS_URL", default="")
 BETTER_AUTH_JWKS = env_str("BETTER_AUTH_JWKS", default="")
@@ -213,22 +231,23 @@ BETTER_AUTH_SECRET = env_str("BETTER_AUTH_SECRET", default="")
 BETTER_AUTH_SECRETS = env_str("BETTER_AUTH_SECRETS", default="")
 BETTER_AUTH_ISSUER = env_str("BETTER_AUTH_ISSUER", default="")
 BETTER_AUTH_AUDIENCE = env_list("BETTER_AUTH_AUDIENCE")
-JWT_LEEWAY_SECONDS = env_int("JWT_LEEWAY_SECONDS", default=10, minimum=0)
-JWKS_CACHE_SECONDS = env_float("JWKS_CACHE_SECONDS", default=300.0, minimum=0.0)
-JWKS_REFRESH_COOLDOWN_SECONDS = env_float(
+BETTER_AUTH_LEEWAY_SECONDS = env_int("JWT_LEEWAY_SECONDS", default=10, minimum=0)
+BETTER_AUTH_JWKS_CACHE_SECONDS = env_float("JWKS_CACHE_SECONDS", default=300.0, minimum=0.0)
+BETTER_AUTH_JWKS_REFRESH_COOLDOWN_SECONDS = env_float(
     "JWKS_REFRESH_COOLDOWN_SECONDS", default=30.0, minimum=0.0
 )
-JWKS_TIMEOUT_SECONDS = env_float("JWKS_TIMEOUT_SECONDS", default=3.0, minimum=0.1)
-# authbridge hardening (issue 10): token lifetime ceiling, where the last good JWKS is kept
-# (a cache alias, never the database cache), and an explicit proxy (environment proxies
-# are ignored for the JWKS).
-JWT_MAX_LIFETIME_SECONDS = env_int("JWT_MAX_LIFETIME_SECONDS", default=86_400, minimum=1)
-JWKS_CACHE_ALIAS = env_str("JWKS_CACHE_ALIAS", default="default")
-JWKS_PROXY_URL = env_str("JWKS_PROXY_URL", default="")
+BETTER_AUTH_JWKS_TIMEOUT_SECONDS = env_float("JWKS_TIMEOUT_SECONDS", default=3.0, minimum=0.1)
+# Token lifetime ceiling, where the last good JWKS is kept (a cache alias, never the database
+# cache), and an explicit proxy (environment proxies are ignored for the JWKS).
+BETTER_AUTH_MAX_LIFETIME_SECONDS = env_int("JWT_MAX_LIFETIME_SECONDS", default=86_400, minimum=1)
+BETTER_AUTH_JWKS_CACHE_ALIAS = env_str("JWKS_CACHE_ALIAS", default="default")
+BETTER_AUTH_JWKS_PROXY_URL = env_str("JWKS_PROXY_URL", default="")
 BETTER_AUTH_REALM = "todo-api"  # WWW-Authenticate: Bearer realm="todo-api" (CONTRACT §5)
 # How old a JWKS document Better Auth, a CDN or a proxy may serve, plus clock skew: an unknown
 # kid is 401 only in a token issued longer ago than this before a fetch that lacked it.
-JWKS_MAX_STALENESS_SECONDS = env_float("JWKS_MAX_STALENESS_SECONDS", default=300.0, minimum=0.0)
+BETTER_AUTH_JWKS_MAX_STALENESS_SECONDS = env_float(
+    "JWKS_MAX_STALENESS_SECONDS", default=300.0, minimum=0.0
+)
 # CACHES (above): Redis when REDIS_URL is set, so every worker and instance shares the JWKS.
 
 # --- benchmark: `make bench` alone turns on the bare floor route (todo_project/bench_floor.py) ---

@@ -158,7 +158,7 @@ def use_jwks_server(settings: Any, jwks_server: JwksServer) -> JwksServer:
     """The app fetches its keys from jwks_server over HTTP (no pinned JWKS)."""
     settings.BETTER_AUTH_JWKS = ""
     settings.BETTER_AUTH_JWKS_URL = jwks_server.url
-    settings.JWKS_TIMEOUT_SECONDS = 2.0
+    settings.BETTER_AUTH_JWKS_TIMEOUT_SECONDS = 2.0
     return jwks_server
 
 

@@ -6,9 +6,10 @@ from typing import Any
 import pytest
 from django.test import Client, RequestFactory
 from django.urls import resolve
+from ninja.errors import AuthenticationError, HttpError
 
-from authbridge.auth import BetterAuthBearer
 from authbridge.errors import InvalidToken, UserMismatch
+from authbridge.ninja import BetterAuthBearer
 from authbridge.verify import MAX_TOKEN_BYTES, NOT_A_JWT_HINT
 from tests.authbridge.conftest import JwksServer, bearer
 from tests.conftest import ASYMMETRIC_ALGS, HMAC_ALGS
@@ -253,28 +254,31 @@ def bound_request(path: str, token: str) -> Any:
 
 def test_bound_bearer_accepts_the_tokens_own_user(make_token: Any) -> None:
     request = bound_request("/api/ann/tasks", make_token(sub="ann"))
-    identity = BetterAuthBearer(bind_path_user=True)(request)
+    identity = BetterAuthBearer(bind_path_user="user_id")(request)
     assert identity is not None
     assert identity.user_id == "ann"
 
 
 @pytest.mark.parametrize("path", ["/api/bob/tasks", "/api/ANN/tasks", "/api/ann%20/tasks"])
 def test_bound_bearer_refuses_another_users_path(make_token: Any, path: str) -> None:
-    with pytest.raises(UserMismatch) as refused:
-        BetterAuthBearer(bind_path_user=True)(bound_request(path, make_token(sub="ann")))
-    assert refused.value.status == 403
+    with pytest.raises(HttpError) as refused:
+        BetterAuthBearer(bind_path_user="user_id")(bound_request(path, make_token(sub="ann")))
+    assert refused.value.status_code == 403
+    assert isinstance(refused.value.error, UserMismatch)  # type: ignore[attr-defined]
 
 
 def test_bound_bearer_refuses_a_request_without_a_resolved_path(make_token: Any) -> None:
     request = RequestFactory().get("/api/ann/tasks", headers=bearer(make_token(sub="ann")))
-    with pytest.raises(UserMismatch):
-        BetterAuthBearer(bind_path_user=True)(request)
+    with pytest.raises(HttpError, match="another user") as refused:
+        BetterAuthBearer(bind_path_user="user_id")(request)
+    assert isinstance(refused.value.error, UserMismatch)  # type: ignore[attr-defined]
 
 
 def test_bound_bearer_checks_the_token_before_the_path(make_token: Any) -> None:
     request = bound_request("/api/bob/tasks", tamper(make_token(sub="ann")))
-    with pytest.raises(InvalidToken):
-        BetterAuthBearer(bind_path_user=True)(request)
+    with pytest.raises(AuthenticationError) as refused:  # Ninja's own 401
+        BetterAuthBearer(bind_path_user="user_id")(request)
+    assert isinstance(refused.value.error, InvalidToken)  # type: ignore[attr-defined]
 
 
 def test_unbound_bearer_ignores_the_path(make_token: Any) -> None:

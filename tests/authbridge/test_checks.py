@@ -185,7 +185,7 @@ def test_the_jwks_cache_alias_must_name_a_cache_other_than_the_database(
     settings: Any, caches: dict[str, Any], alias: str
 ) -> None:
     settings.CACHES = {**settings.CACHES, **caches}
-    settings.JWKS_CACHE_ALIAS = alias
+    settings.BETTER_AUTH_JWKS_CACHE_ALIAS = alias
     assert check_ids() == ["authbridge.E007"]
 
 
@@ -226,9 +226,9 @@ def test_the_transport_warning_is_a_deploy_check_only(settings: Any) -> None:
 
 @pytest.mark.parametrize("proxy", ["https://proxy.test:3128", "proxy.test:3128", "http://"])
 def test_a_jwks_proxy_must_be_an_http_url(settings: Any, proxy: str) -> None:
-    settings.JWKS_PROXY_URL = proxy
+    settings.BETTER_AUTH_JWKS_PROXY_URL = proxy
     assert check_ids() == ["authbridge.E005"]
-    settings.JWKS_PROXY_URL = "http://proxy.test:3128"
+    settings.BETTER_AUTH_JWKS_PROXY_URL = "http://proxy.test:3128"
     assert check_ids() == []
 
 
@@ -320,7 +320,7 @@ def test_w003_names_the_open_host_and_never_a_password(settings: Any) -> None:
     assert "cache.internal:6380" in warning.msg
     assert "10.0.0.5" not in warning.msg
     assert "secret-pw" not in warning.msg + (warning.hint or "")
-    assert "DEPLOY.md" in (warning.hint or "")
+    assert "checks.md" in (warning.hint or "")
 
 
 @pytest.mark.parametrize(

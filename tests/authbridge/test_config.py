@@ -62,14 +62,14 @@ def source(**overrides: Any) -> SimpleNamespace:
         "BETTER_AUTH_SECRETS": "",
         "BETTER_AUTH_ISSUER": "",
         "BETTER_AUTH_AUDIENCE": [],
-        "JWT_LEEWAY_SECONDS": 10,
-        "JWKS_CACHE_SECONDS": 300.0,
-        "JWKS_REFRESH_COOLDOWN_SECONDS": 30.0,
-        "JWKS_TIMEOUT_SECONDS": 3.0,
-        "JWT_MAX_LIFETIME_SECONDS": 86_400,
-        "JWKS_CACHE_ALIAS": "default",
-        "JWKS_PROXY_URL": "",
-        "JWKS_MAX_STALENESS_SECONDS": 300.0,
+        "BETTER_AUTH_LEEWAY_SECONDS": 10,
+        "BETTER_AUTH_JWKS_CACHE_SECONDS": 300.0,
+        "BETTER_AUTH_JWKS_REFRESH_COOLDOWN_SECONDS": 30.0,
+        "BETTER_AUTH_JWKS_TIMEOUT_SECONDS": 3.0,
+        "BETTER_AUTH_MAX_LIFETIME_SECONDS": 86_400,
+        "BETTER_AUTH_JWKS_CACHE_ALIAS": "default",
+        "BETTER_AUTH_JWKS_PROXY_URL": "",
+        "BETTER_AUTH_JWKS_MAX_STALENESS_SECONDS": 300.0,
     }
     return SimpleNamespace(**{**values, **overrides})
 
@@ -141,10 +141,10 @@ def test_explicit_values_override_the_base_url() -> None:
             BETTER_AUTH_JWKS_URL="https://keys.example.com/jwks",
             BETTER_AUTH_ISSUER="https://issuer.example.com",
             BETTER_AUTH_AUDIENCE=["a", "b"],
-            JWT_LEEWAY_SECONDS=3,
-            JWKS_CACHE_SECONDS=60.0,
-            JWKS_REFRESH_COOLDOWN_SECONDS=5.0,
-            JWKS_TIMEOUT_SECONDS=0.5,
+            BETTER_AUTH_LEEWAY_SECONDS=3,
+            BETTER_AUTH_JWKS_CACHE_SECONDS=60.0,
+            BETTER_AUTH_JWKS_REFRESH_COOLDOWN_SECONDS=5.0,
+            BETTER_AUTH_JWKS_TIMEOUT_SECONDS=0.5,
         )
     )
     assert config.jwks_url == "https://keys.example.com/jwks"
@@ -213,8 +213,8 @@ def test_verifier_is_built_once(settings: Any) -> None:
         ("BETTER_AUTH_URL", BASE),
         ("BETTER_AUTH_SECRET", "x" * 40),
         ("BETTER_AUTH_AUDIENCE", ["other"]),
-        ("JWT_LEEWAY_SECONDS", 99),
-        ("JWKS_CACHE_SECONDS", 1.0),
+        ("BETTER_AUTH_LEEWAY_SECONDS", 99),
+        ("BETTER_AUTH_JWKS_CACHE_SECONDS", 1.0),
     ],
 )
 def test_verifier_is_rebuilt_when_an_auth_setting_changes(

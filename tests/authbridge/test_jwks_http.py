@@ -84,7 +84,7 @@ def test_a_key_rotated_right_after_a_forged_kid_is_503_then_200_never_401(
     client: Client, make_token: Any, keys: TestKeys, settings: Any, use_jwks_server: JwksServer
 ) -> None:
     """A forged kid spends the cooldown; the real new key must not sign its user out."""
-    settings.JWKS_REFRESH_COOLDOWN_SECONDS = 0.5
+    settings.BETTER_AUTH_JWKS_REFRESH_COOLDOWN_SECONDS = 0.5
     assert client.get("/api/me", headers=bearer(make_token("EdDSA"))).status_code == 200
     forged = client.get("/api/me", headers=bearer(make_token("EdDSA", kid="forged")))
     assert forged.status_code == 503  # fetched, not there, but issued just now: cannot tell yet
@@ -110,7 +110,7 @@ def test_a_key_rotated_right_after_a_forged_kid_is_503_then_200_never_401(
 def test_unknown_kid_on_a_cold_start_costs_one_fetch(
     client: Client, make_token: Any, use_jwks_server: JwksServer, age: int, status: int
 ) -> None:
-    """401 only for a token issued longer than JWKS_MAX_STALENESS_SECONDS (300) before it."""
+    """401 only for a token issued longer than the staleness margin (300 s) before it."""
     iat = int(time.time()) - age
     token = make_token("EdDSA", kid="forged", iat=iat, exp=iat + 900)
     response = client.get("/api/me", headers=bearer(token))
@@ -121,7 +121,7 @@ def test_unknown_kid_on_a_cold_start_costs_one_fetch(
 def test_a_zero_ttl_refetches_for_every_token(
     client: Client, make_token: Any, settings: Any, use_jwks_server: JwksServer
 ) -> None:
-    settings.JWKS_CACHE_SECONDS = 0
+    settings.BETTER_AUTH_JWKS_CACHE_SECONDS = 0
     for expected in (1, 2, 3):
         assert client.get("/api/me", headers=bearer(make_token("EdDSA"))).status_code == 200
         assert use_jwks_server.requests == expected
@@ -150,7 +150,7 @@ def test_unusable_jwks_on_a_cold_start_is_503_with_retry_after(
 ) -> None:
     use_jwks_server.mode = mode
     use_jwks_server.redirect_to = jwks_server_factory().url  # a server with the right keys
-    settings.JWKS_TIMEOUT_SECONDS = 0.3
+    settings.BETTER_AUTH_JWKS_TIMEOUT_SECONDS = 0.3
     response = client.get("/api/me", headers=bearer(make_token("EdDSA")))
     assert response.status_code == 503
     assert response.json() == {
@@ -170,8 +170,10 @@ def test_unusable_jwks_on_a_cold_start_is_503_with_retry_after(
 def test_warm_cache_survives_an_outage(
     client: Client, make_token: Any, settings: Any, use_jwks_server: JwksServer, mode: str
 ) -> None:
-    settings.JWKS_TIMEOUT_SECONDS = 0.3
-    settings.JWKS_CACHE_SECONDS = 0  # every request tries to refresh, so every one meets the outage
+    settings.BETTER_AUTH_JWKS_TIMEOUT_SECONDS = 0.3
+    settings.BETTER_AUTH_JWKS_CACHE_SECONDS = (
+        0  # every request tries to refresh, so every one meets the outage
+    )
     assert client.get("/api/me", headers=bearer(make_token("EdDSA"))).status_code == 200
     use_jwks_server.mode = mode
     assert client.get("/api/me", headers=bearer(make_token("EdDSA"))).status_code == 200
@@ -349,7 +351,7 @@ def test_an_explicit_proxy_is_used(
 ) -> None:
     settings.BETTER_AUTH_JWKS = ""
     settings.BETTER_AUTH_JWKS_URL = "http://keys.internal.test/jwks"  # resolvable by the proxy only
-    settings.JWKS_PROXY_URL = jwks_server.url.removesuffix("/jwks")
+    settings.BETTER_AUTH_JWKS_PROXY_URL = jwks_server.url.removesuffix("/jwks")
     assert client.get("/api/me", headers=bearer(make_token("EdDSA"))).status_code == 200
     assert jwks_server.paths == ["http://keys.internal.test/jwks"]
 
@@ -387,8 +389,8 @@ def test_the_cache_holds_public_keys_the_url_and_the_fetch_time_signed(
     jwks_server.document = {"keys": [private]}  # a careless JWKS that publishes "d"
     settings.BETTER_AUTH_JWKS, settings.BETTER_AUTH_JWKS_URL = "", jwks_server.url
     assert get_verifier().verify(make_token("EdDSA")).user_id == "user-1"
-    store = CachedJwksStore(settings.JWKS_CACHE_ALIAS, jwks_server.url)
-    signed = caches[settings.JWKS_CACHE_ALIAS].get(store.key)
+    store = CachedJwksStore(settings.BETTER_AUTH_JWKS_CACHE_ALIAS, jwks_server.url)
+    signed = caches[settings.BETTER_AUTH_JWKS_CACHE_ALIAS].get(store.key)
     entry = signing.Signer(salt=store.salt).unsign_object(signed)  # raises unless signed
     assert set(entry) == {"url", "fetched_at", "document"}
     assert entry["url"] == jwks_server.url
@@ -397,11 +399,16 @@ def test_the_cache_holds_public_keys_the_url_and_the_fetch_time_signed(
 
 
 def test_one_process_at_a_time_may_claim_the_fetch(settings: Any) -> None:
-    store = CachedJwksStore(settings.JWKS_CACHE_ALIAS, "http://jwks.test/api/auth/jwks")
-    other_process = CachedJwksStore(settings.JWKS_CACHE_ALIAS, "http://jwks.test/api/auth/jwks")
+    store = CachedJwksStore(settings.BETTER_AUTH_JWKS_CACHE_ALIAS, "http://jwks.test/api/auth/jwks")
+    other_process = CachedJwksStore(
+        settings.BETTER_AUTH_JWKS_CACHE_ALIAS, "http://jwks.test/api/auth/jwks"
+    )
     assert store.claim(3) is True
     assert other_process.claim(3) is False
-    assert CachedJwksStore(settings.JWKS_CACHE_ALIAS, "http://other.test/jwks").claim(3) is True
+    assert (
+        CachedJwksStore(settings.BETTER_AUTH_JWKS_CACHE_ALIAS, "http://other.test/jwks").claim(3)
+        is True
+    )
     store.save({"keys": []})  # the claimed fetch landed: the next one may be claimed
     assert other_process.claim(3) is True
 
@@ -411,7 +418,7 @@ def test_a_cache_that_is_down_is_no_cache(
 ) -> None:
     broken = {"BACKEND": "tests.authbridge.conftest.BrokenCache"}
     settings.CACHES = {**settings.CACHES, "broken": broken}
-    settings.JWKS_CACHE_ALIAS = "broken"
+    settings.BETTER_AUTH_JWKS_CACHE_ALIAS = "broken"
     assert client.get("/api/me", headers=bearer(make_token("EdDSA"))).status_code == 200
     use_jwks_server.mode = "fail"
     get_verifier.cache_clear()

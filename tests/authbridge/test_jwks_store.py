@@ -87,7 +87,7 @@ def test_a_jwks_planted_in_the_cache_signs_nobody_in(
     status: int,
 ) -> None:
     """The reproduced attack: a cache writer's JWKS answered 200 on another user's tasks."""
-    store = CachedJwksStore(settings.JWKS_CACHE_ALIAS, use_jwks_server.url)
+    store = CachedJwksStore(settings.BETTER_AUTH_JWKS_CACHE_ALIAS, use_jwks_server.url)
     caches[store.alias].set(store.key, forge("unsigned", store, keys), timeout=None)
     use_jwks_server.mode = mode  # Better Auth down (no keys at all) or up (the real keys)
     response = client.get("/api/user-1/tasks", headers=bearer(forged_token("user-1")))
@@ -99,7 +99,7 @@ def test_a_jwks_planted_in_the_cache_signs_nobody_in(
 def test_an_entry_that_does_not_verify_is_no_entry_logged_once(
     keys: TestKeys, settings: Any, caplog: pytest.LogCaptureFixture, form: str
 ) -> None:
-    store = CachedJwksStore(settings.JWKS_CACHE_ALIAS, URL)
+    store = CachedJwksStore(settings.BETTER_AUTH_JWKS_CACHE_ALIAS, URL)
     forged = forge(form, store, keys)
     caches[store.alias].set(store.key, forged, timeout=None)
     with caplog.at_level(logging.WARNING, logger="authbridge.jwks"):
@@ -113,7 +113,7 @@ def test_an_entry_signed_before_a_secret_key_rotation_still_loads(
     keys: TestKeys, settings: Any
 ) -> None:
     settings.SECRET_KEY = "old-" + "k" * 50
-    store = CachedJwksStore(settings.JWKS_CACHE_ALIAS, URL)
+    store = CachedJwksStore(settings.BETTER_AUTH_JWKS_CACHE_ALIAS, URL)
     store.save(keys.jwks(("EdDSA",)))
     settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "new-" + "k" * 50, ["old-" + "k" * 50]
     loaded = store.load()

@@ -9,7 +9,7 @@ import pytest
 from ninja import NinjaAPI, Router
 from ninja.testing import TestClient
 
-from authbridge.auth import register_auth_errors
+from authbridge.ninja import register_auth_errors
 from tests.authbridge.conftest import bearer
 
 README = Path(__file__).resolve().parents[2] / "README.md"

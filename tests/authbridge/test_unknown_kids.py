@@ -24,7 +24,7 @@ from tests.authbridge.conftest import (
 )
 from tests.conftest import TestKeys
 
-MARGIN = 300  # the tests' max_staleness, JWKS_MAX_STALENESS_SECONDS' default
+MARGIN = 300  # the tests' max_staleness, BETTER_AUTH_JWKS_MAX_STALENESS_SECONDS' default
 
 
 @pytest.fixture
@@ -284,8 +284,8 @@ def test_each_case_has_its_status_and_reason(
 def test_a_revoked_key_is_401_over_http(
     client: Client, make_token: Any, keys: TestKeys, settings: Any, use_jwks_server: JwksServer
 ) -> None:
-    settings.JWKS_MAX_STALENESS_SECONDS = 0  # every fetch is current
-    settings.JWKS_CACHE_SECONDS = 0  # every request refreshes
+    settings.BETTER_AUTH_JWKS_MAX_STALENESS_SECONDS = 0  # every fetch is current
+    settings.BETTER_AUTH_JWKS_CACHE_SECONDS = 0  # every request refreshes
     token = make_token("EdDSA")
     assert client.get("/api/me", headers=bearer(token)).status_code == 200
     use_jwks_server.document = keys.jwks(("ES256",))

@@ -389,7 +389,7 @@ def test_lifetime_is_capped(
 def test_the_lifetime_ceiling_is_configurable(settings: Any, make_token: Any) -> None:
     token = make_token(exp=int(time.time()) + 7200)
     assert get_verifier().verify(token).user_id == "user-1"
-    settings.JWT_MAX_LIFETIME_SECONDS = 3600
+    settings.BETTER_AUTH_MAX_LIFETIME_SECONDS = 3600
     assert refusal(get_verifier(), token).reason == "too_long_lived"
 
 

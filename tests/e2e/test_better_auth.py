@@ -233,7 +233,7 @@ def test_a_key_rotated_right_after_a_forged_kid_is_503_then_200_never_401(
 ) -> None:
     """Better Auth rotates keys by itself; a forged kid just before must not sign anyone out."""
     server = start_better_auth()
-    trust(server, JWKS_REFRESH_COOLDOWN_SECONDS=2.0)
+    trust(server, BETTER_AUTH_JWKS_REFRESH_COOLDOWN_SECONDS=2.0)
     user = server.sign_up("Jo")
     old_token = user.jwt()
     assert api("GET", "/me", old_token).status == 200  # the JWKS is now cached

@@ -15,7 +15,9 @@ from tests.e2e.conftest import Api, BetterAuthServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PROXY_CACHE_SECONDS = 3.0  # how stale the proxy's copy gets: well under JWKS_MAX_STALENESS_SECONDS
+PROXY_CACHE_SECONDS = (
+    3.0  # how stale the proxy's copy gets: well under BETTER_AUTH_JWKS_MAX_STALENESS_SECONDS
+)
 
 
 class StaleProxy:
@@ -78,7 +80,11 @@ def test_a_rotation_behind_a_stale_jwks_is_503_until_it_arrives_never_401(
     api: Api,
 ) -> None:
     server = start_better_auth()
-    trust(server, BETTER_AUTH_JWKS_URL=stale_proxy(server), JWKS_REFRESH_COOLDOWN_SECONDS=1.0)
+    trust(
+        server,
+        BETTER_AUTH_JWKS_URL=stale_proxy(server),
+        BETTER_AUTH_JWKS_REFRESH_COOLDOWN_SECONDS=1.0,
+    )
     user = server.sign_up("Kim")
     assert api("GET", "/me", user.jwt()).status == 200  # the proxy now holds the JWKS
 
@@ -116,7 +122,7 @@ def test_a_token_from_another_better_auth_is_401_once_a_fetch_proves_it(
         better_auth,
         BETTER_AUTH_URL=stranger.url,
         BETTER_AUTH_JWKS_URL=f"{better_auth.auth_url}/jwks",
-        JWKS_MAX_STALENESS_SECONDS=0.0,  # every fetch is current: a missing kid is proof
+        BETTER_AUTH_JWKS_MAX_STALENESS_SECONDS=0.0,  # every fetch is current: absence proves
     )
     refused = api("GET", "/me", token)
     assert refused.status == 401

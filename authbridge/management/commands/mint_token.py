@@ -1,7 +1,7 @@
 """manage.py mint_token <user_id>: an HS256 dev token signed with BETTER_AUTH_SECRET.
 
 Outside DJANGO_DEBUG it refuses unless --outside-debug says the operator means it; the
-lifetime never exceeds JWT_MAX_LIFETIME_SECONDS (the API would refuse a longer one anyway).
+lifetime never exceeds BETTER_AUTH_MAX_LIFETIME_SECONDS (the API would refuse a longer one anyway).
 """
 
 import time
@@ -44,7 +44,8 @@ class Command(BaseCommand):
             )
         if 60 * options["minutes"] > config.max_lifetime_seconds:
             raise CommandError(
-                f"--minutes exceeds JWT_MAX_LIFETIME_SECONDS ({config.max_lifetime_seconds} s)."
+                "--minutes exceeds BETTER_AUTH_MAX_LIFETIME_SECONDS "
+                f"({config.max_lifetime_seconds} s)."
             )
         if not config.secrets:
             raise CommandError("No BETTER_AUTH_SECRET (or BETTER_AUTH_SECRETS) is configured.")

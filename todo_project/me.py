@@ -3,7 +3,7 @@
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from authbridge.identity import Identity
+from authbridge import Identity
 from todo_project.openapi import response_headers
 from todo_project.schemas import DetailOut
 
