@@ -1,5 +1,8 @@
 from django.urls import path
 
-from ninja_site.api import api
+from ninja_site.api import api, quick_start_api
 
-urlpatterns = [path("api/", api.urls)]
+urlpatterns = [
+    path("api/", api.urls),
+    path("quick-start/", quick_start_api.urls),
+]
