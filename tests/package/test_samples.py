@@ -103,6 +103,52 @@ def test_the_wheel_installs_alone_on_the_rows_pins(
     assert installed == row.pins()
 
 
+# Imports every module of the installed package under minimal settings; prints
+# {module: null | the top-level name of a missing module}.
+IMPORT_EVERY_MODULE = """
+import importlib, json, pkgutil
+import django
+from django.conf import settings
+settings.configure(
+    INSTALLED_APPS=["django.contrib.auth", "django.contrib.contenttypes", "authbridge"],
+    BETTER_AUTH_URL="http://127.0.0.1:9",
+)
+django.setup()
+import authbridge
+result = {}
+for module in pkgutil.walk_packages(authbridge.__path__, "authbridge."):
+    try:
+        importlib.import_module(module.name)
+        result[module.name] = None
+    except ModuleNotFoundError as exc:
+        result[module.name] = (exc.name or "").split(".")[0]
+print(json.dumps(result))
+"""
+# The adapters that need an extra, and the module each one needs.
+FRAMEWORK_OF = {"authbridge.ninja": "ninja", "authbridge.drf": "rest_framework"}
+DISTRIBUTION_OF = {"ninja": "django-ninja", "rest_framework": "djangorestframework"}
+
+
+@pytest.mark.parametrize("row", [pytest.param(row, id=row.name) for row in ROWS])
+def test_every_module_imports_without_the_extras_it_does_not_need(
+    row: Row, venvs: Callable[[Row], Venv], tmp_path: Path
+) -> None:
+    """Nothing of the Todo API, and no framework but the adapter's own (prometheus optional)."""
+    venv = venvs(row)
+    done = venv.python_run("-c", IMPORT_EVERY_MODULE, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    missing = json.loads(done.stdout)
+    assert len(missing) > 10, missing
+    pins = row.pins()
+    expected = {
+        module: None if DISTRIBUTION_OF[framework] in pins else framework
+        for module, framework in FRAMEWORK_OF.items()
+    }
+    assert {m: why for m, why in missing.items() if why} == {
+        m: why for m, why in expected.items() if why
+    }
+
+
 @pytest.mark.parametrize(("row", "sample"), CASES)
 def test_the_sample_verifies_real_better_auth_tokens(
     row: Row,
