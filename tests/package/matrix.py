@@ -17,7 +17,10 @@ SAMPLES = Path(__file__).resolve().parent / "samples"
 class Row:
     name: str  # requirements/package/<name>.txt
     samples: tuple[str, ...]  # folders of tests/package/samples
-    runner: str = "host"  # "host": this machine's Python (tests/package/runners.py)
+    # "host": this machine's Python (runners.HostRunner). Any other name is looked up as
+    # `runner(name)` in tests/package/container.py: a context manager yielding a runners.Runner
+    # (made once per session, closed at its end; see the contract in runners.py).
+    runner: str = "host"
 
     @property
     def requirements(self) -> Path:

@@ -38,6 +38,7 @@ PASSED_THROUGH = ("PATH", "HOME", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR")
 def clean_environment(**extra: str) -> dict[str, str]:
     env = {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
     env.update(LANG="C.UTF-8", PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+    env.update(PIP_DISABLE_PIP_VERSION_CHECK="1")
     env.update(extra)
     return env
 
