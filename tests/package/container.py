@@ -7,7 +7,7 @@ that hashes the recipe (``localhost/authbridge-py313:<hash>``). Every container 
 host is reached from inside) and with the host's CA bundle mounted read-only, because downloads
 pass a TLS proxy whose CA only the host bundle holds; the CA is never baked into the image.
 
-    ensure_tools()                     # podman, runc, mmdebstrap (apt-get install when root)
+    ensure_tools()                     # podman, runc, mmdebstrap, catatonit (apt-get when root)
     image = ensure_image()             # built once, then cached
     result = run(["python3", "-V"], mounts={str(tmp): "/work"}, timeout=60)
     with start(["python3", "-m", "http.server", "8123"]) as server:
@@ -43,7 +43,9 @@ IMAGE_NAME = "localhost/authbridge-py313"
 HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
 CONTAINER_CA = "/etc/ssl/certs/ca-certificates.crt"
 CONTAINER_PIP_CACHE = "/root/.cache/pip"
-TOOLS = {"podman": "podman", "runc": "runc", "mmdebstrap": "mmdebstrap"}  # command -> package
+# command -> Debian package; catatonit is podman's --init (only a Recommends of podman): as PID 1
+# it forwards SIGTERM, so `podman rm -f` stops a server (or a timed-out run) at once.
+TOOLS = {"podman": "podman", "runc": "runc", "mmdebstrap": "mmdebstrap", "catatonit": "catatonit"}
 CONTAINERS_CONF = '[containers]\ndefault_ulimits = []\n\n[engine]\ncgroup_manager = "cgroupfs"\n'
 IMAGE_CHANGES = (
     "ENV=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -133,7 +135,7 @@ def unavailable() -> str | None:
     if missing and not (_is_root() and shutil.which("apt-get")):
         return (
             f"{', '.join(missing)} not installed and cannot be installed here "
-            "(needs root and apt-get: apt-get install podman runc mmdebstrap)"
+            f"(needs root and apt-get: apt-get install {' '.join(TOOLS.values())})"
         )
     if not _is_root():
         return "building the Debian 13 image with mmdebstrap and running rootful podman need root"
@@ -331,8 +333,9 @@ def _run_options(
     workdir: str | None,
     pip_cache: bool,
 ) -> list[str]:
-    """--network=host, the host CA read-only, the CA variables, the caller's mounts and env."""
-    options = ["--network=host", "--label", LABEL]
+    """--network=host, --init, the host CA read-only, the CA variables, the caller's mounts and
+    env (a container path may end in :ro)."""
+    options = ["--network=host", "--init", "--label", LABEL]
     options += ["-v", f"{HOST_CA}:{CONTAINER_CA}:ro"]
     if pip_cache:
         cache = cache_dir() / "pip"
