@@ -5,9 +5,11 @@ PyJWT[crypto] into a virtualenv in a mounted directory, and serves a Django proj
 the container that the host reaches over --network=host.
 """
 
+import http.server
 import shutil
 import socket
 import subprocess
+import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -126,6 +128,35 @@ def test_a_django_dev_server_in_the_container_answers_the_host(venv_dir: Path) -
     assert not server.running()
     with pytest.raises(OSError, match="refused"):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5)
+
+
+def test_a_server_on_the_host_answers_the_container(image: str) -> None:
+    """The direction Better Auth's JWKS takes: it stays on the host, Django in the container."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b'{"keys": []}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/api/auth/jwks"
+        fetch = f"import urllib.request; print(urllib.request.urlopen({url!r}).read().decode())"
+        done = container.run(["python3", "-c", fetch], timeout=60, image=image)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == '{"keys": []}'
 
 
 def test_a_timed_out_run_leaves_no_container_behind(image: str) -> None:
