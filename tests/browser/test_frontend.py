@@ -25,6 +25,7 @@ import pytest
 from django.conf import settings
 from psycopg import sql
 
+from tests.browser.replay_proxy import replay_proxy
 from tests.processes import npm_ci, stop
 
 pytestmark = pytest.mark.browser
@@ -186,6 +187,9 @@ def test_the_nextjs_example_in_a_real_browser(tmp_path: Path) -> None:
                 log=tmp_path / "gunicorn.log",
             )
         )
+        # The Next.js server's own calls (Server Components, Server Actions) go through a
+        # proxy that records them and can replay a 503 or a 401; the browser calls the API.
+        server_api_url = stack.enter_context(replay_proxy(api_url))
         app_env = {
             **os.environ,
             "NODE_ENV": "production",
@@ -193,6 +197,7 @@ def test_the_nextjs_example_in_a_real_browser(tmp_path: Path) -> None:
             "BETTER_AUTH_SECRET": secrets.token_urlsafe(40),
             "AUTH_DATABASE_PATH": str(tmp_path / "auth.sqlite"),
             "TODO_API_URL": api_url,
+            "TODO_API_SERVER_URL": server_api_url,
             "NEXT_TELEMETRY_DISABLED": "1",
         }
         next_bin = str(EXAMPLE / "node_modules" / ".bin" / "next")
@@ -214,6 +219,7 @@ def test_the_nextjs_example_in_a_real_browser(tmp_path: Path) -> None:
                 "APP_URL": app_url,
                 "FOREIGN_APP_URL": f"http://localhost:{app_port}",
                 "API_URL": api_url,
+                "SERVER_API_URL": server_api_url,
                 "CHROMIUM": chromium,
                 "SCREENSHOT": str(screenshot),
             },

@@ -25,6 +25,7 @@ import { retryAfterSeconds } from "./api-shared";
 import { getAuth } from "./auth";
 
 const SERVER_WAIT_MAX_S = 2; // a render or an action never hangs longer on a busy API
+const API_TIMEOUT_MS = 10_000;
 
 /** Where the server reaches the API: an internal address when there is one. */
 export function serverApiUrl(): string {
@@ -56,10 +57,19 @@ export const getApiToken = cache(async (): Promise<string> => {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function serverFetch(request: Request): Promise<Response> {
+  const body = ["GET", "HEAD"].includes(request.method) ? undefined : await request.arrayBuffer();
   const send = async (): Promise<Response> => {
-    const attempt = request.clone();
-    attempt.headers.set("Authorization", `Bearer ${await getApiToken()}`);
-    return fetch(attempt, { cache: "no-store" }); // per user: never in Next's data cache
+    const headers = new Headers(request.headers);
+    headers.set("Authorization", `Bearer ${await getApiToken()}`);
+    return fetch(request.url, {
+      method: request.method,
+      headers,
+      body,
+      cache: "no-store", // per user: never in Next's data cache
+      // Bounds the wait; a signal also opts out of Next's per-render memoisation of GETs, so
+      // a retry really asks the API again.
+      signal: AbortSignal.timeout(API_TIMEOUT_MS),
+    });
   };
   let response = await send();
   if (response.status === 401) redirect("/sign-in");
