@@ -394,6 +394,8 @@ try {
   html = await serverHtml(ann);
   calls = await serverCalls();
   assert.equal(calls.length, 2, "the 503, then the same call again");
+  // A second later: a token minted anew would differ (its iat); one per request is reused.
+  assert.equal(calls[1].authorization, calls[0].authorization, "one token for the request");
   assert.ok(html.includes(rendered("Water the plants")), "the list, after the wait");
 
   step("server side: a longer 503 renders 'try again' and refreshes after Retry-After");

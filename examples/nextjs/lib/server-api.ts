@@ -66,8 +66,9 @@ async function serverFetch(request: Request): Promise<Response> {
       headers,
       body,
       cache: "no-store", // per user: never in Next's data cache
-      // Bounds the wait; a signal also opts out of Next's per-render memoisation of GETs, so
-      // a retry really asks the API again.
+      // Bounds the wait. With a URL and a signal in init, Next does not memoise the GET for
+      // the rest of the render, so a retry really asks the API again (with a Request object
+      // as input it handed the first answer back).
       signal: AbortSignal.timeout(API_TIMEOUT_MS),
     });
   };
