@@ -313,6 +313,7 @@ try {
   let html = await serverHtml(ann);
   assert.ok(html.includes(rendered("Call mum today")), "Ann's task in the HTML");
   assert.ok(html.includes(rendered("File the taxes")), "Ann's task in the HTML");
+  assert.ok(html.includes('<p class="desc">Before the deadline</p>'), "with its description");
   assert.ok(!html.includes("Chore "), "none of Bob's tasks");
   let calls = await serverCalls();
   assert.equal(calls.length, 1, "one API call from the server for one render");

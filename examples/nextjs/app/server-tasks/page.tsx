@@ -73,6 +73,7 @@ export default async function ServerTasksPage() {
                       <span className={`badge ${task.priority}`}>{task.priority}</span>
                       {task.due_date && <span>due {task.due_date}</span>}
                     </div>
+                    {task.description && <p className="desc">{task.description}</p>}
                   </div>
                 </li>
               ))}
