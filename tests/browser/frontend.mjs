@@ -316,13 +316,26 @@ try {
   assert.ok(html.includes('<p class="desc">Before the deadline</p>'), "with its description");
   assert.ok(!html.includes("Chore "), "none of Bob's tasks");
   let calls = await serverCalls();
-  assert.equal(calls.length, 1, "one API call from the server for one render");
+  assert.equal(calls.length, 2, "two API calls in one render: the list and the count to do");
+  assert.ok(calls.some((call) => call.path.includes("status=pending")));
+  assert.equal(calls[1].authorization, calls[0].authorization, "one token for the render");
   const annId = calls[0].path.split("/")[2];
   assert.match(calls[0].path, /^\/api\/[^/]+\/tasks\?/);
   assert.match(calls[0].authorization, /^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
+  assert.match(html.replaceAll("<!-- -->", ""), /Showing 2 of 2 · 2 to do/);
   const jwt = calls[0].authorization.slice("Bearer ".length);
   assert.equal(claims(jwt).sub, annId, "the token is Ann's, minted from her session cookie");
   assert.equal(JSON.parse(Buffer.from(jwt.split(".")[0], "base64url")).alg, "EdDSA");
+
+  step("get-session also hands out a JWT (set-auth-jwt), and the API takes it");
+  const fromSession = await page.evaluate(async (api) => {
+    const session = await fetch("/api/auth/get-session");
+    const token = session.headers.get("set-auth-jwt");
+    const me = await fetch(`${api}/api/me`, { headers: { Authorization: `Bearer ${token}` } });
+    return { token, me: me.status, id: (await me.json()).id };
+  }, API_URL);
+  assert.equal(claims(fromSession.token).sub, annId);
+  assert.deepEqual([fromSession.me, fromSession.id], [200, annId]);
 
   step("/server-tasks: Bob's HTML has his tasks and none of Ann's");
   html = await serverHtml(bob);
@@ -391,27 +404,34 @@ try {
   await noScript.close();
 
   step("server side: a 503 with a short Retry-After is waited out and retried");
-  await replay({ status: 503, headers: { "Retry-After": "1" }, times: 1 });
+  const listCall = "limit=100"; // the list's call; the count to do asks for limit=1
+  await replay({ status: 503, headers: { "Retry-After": "1" }, times: 1, match: listCall });
   html = await serverHtml(ann);
   calls = await serverCalls();
-  assert.equal(calls.length, 2, "the 503, then the same call again");
-  // A second later: a token minted anew would differ (its iat); one per request is reused.
-  assert.equal(calls[1].authorization, calls[0].authorization, "one token for the request");
+  const listCalls = calls.filter((call) => call.path.includes(listCall));
+  assert.equal(listCalls.length, 2, "the 503, then the same call again");
+  // A second later: a token minted anew would differ (its iat); the render's one is reused.
+  assert.ok(
+    calls.every((call) => call.authorization === calls[0].authorization),
+    "one token for the whole render (React cache()), the retry included",
+  );
   assert.ok(html.includes(rendered("Water the plants")), "the list, after the wait");
 
   step("server side: a longer 503 renders 'try again' and refreshes after Retry-After");
-  await replay({ status: 503, headers: { "Retry-After": "7" }, times: 1 });
+  await replay({ status: 503, headers: { "Retry-After": "7" }, times: 1, match: listCall });
   html = await serverHtml(ann);
   assert.match(html, /The service is busy\. Try again in 7 seconds\./);
   assert.match(html, /<meta http-equiv="refresh" content="7"\/?>/);
   assert.ok(!html.includes(rendered("Water the plants")));
-  assert.equal((await serverCalls()).length, 1, "not waited for: the page says when");
+  calls = (await serverCalls()).filter((call) => call.path.includes(listCall));
+  assert.equal(calls.length, 1, "not waited for: the page says when");
 
   step("server side: a 401 from the API sends the user to sign in");
   await replay({
     status: 401,
     headers: { "WWW-Authenticate": 'Bearer realm="todo-api", error="invalid_token"' },
     times: 1,
+    match: listCall,
   });
   const refused = await ann.request.get(`${APP_URL}/server-tasks`, { maxRedirects: 0 });
   assert.equal(refused.status(), 307);

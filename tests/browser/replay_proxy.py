@@ -2,8 +2,9 @@
 
 The browser test points the example's TODO_API_SERVER_URL here. Every request is forwarded to
 the API as it is and recorded (method, path, Authorization), so the test can see what the
-server sent. `POST /__replay {"status": 503, "headers": {...}, "times": 1}` makes the next
-`times` requests answer that status with `{"detail": "replayed"}` instead of reaching the API
+server sent. `POST /__replay {"status": 503, "headers": {...}, "times": 1, "match": "..."}`
+makes the next `times` requests (whose path and query hold `match`, when given) answer that
+status with `{"detail": "replayed"}` instead of reaching the API
 (the API's real 503 and 401, replayed where chromium's routing cannot reach: server to server);
 it also clears the record. `GET /__seen` returns the record as JSON.
 """
@@ -90,6 +91,8 @@ def make_handler(target: str, state: ReplayState) -> type[BaseHTTPRequestHandler
                     }
                 )
                 replay = state.replay if state.remaining > 0 else None
+                if replay and replay.get("match", "") not in self.path:
+                    replay = None  # only requests whose path holds `match` are replayed
                 state.remaining -= 1 if replay else 0
             if replay:
                 headers = {"Content-Type": "application/json", **replay.get("headers", {})}

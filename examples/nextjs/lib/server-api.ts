@@ -2,9 +2,10 @@
 //
 // The JWT is minted here by Better Auth itself: `auth.api.getToken({ headers })` is the jwt()
 // plugin's `GET /api/auth/token` called in-process, with the session cookie of the request
-// being handled. React's cache() keeps one token per request, however many API calls its
-// render makes; the next request gets its own (a token is never kept across requests, so it
-// can never be served to another user).
+// being handled. React's cache() keeps one token per Server Component render, however many API
+// calls it makes (in a Server Action or a Route Handler cache() does not memoise: one token
+// per API call there). A token is never kept across requests, so it can never be served to
+// another user.
 //
 // Same generated types and the same openapi-fetch client as the browser (lib/api.ts); only
 // the fetch differs. `import "server-only"` makes importing this from a Client Component a
@@ -32,7 +33,7 @@ export function serverApiUrl(): string {
   return process.env.TODO_API_SERVER_URL || process.env.TODO_API_URL || "http://127.0.0.1:8000";
 }
 
-/** The signed-in user of this request (one session lookup per request), or off to sign in. */
+/** The signed-in user of this request (one session lookup per render), or off to sign in. */
 export const getUser = cache(async () => {
   const requestHeaders = await headers(); // first: never prerendered at build
   const session = await getAuth().api.getSession({ headers: requestHeaders });
@@ -41,7 +42,7 @@ export const getUser = cache(async () => {
   return { id, name, email };
 });
 
-/** This request's JWT, minted once per request from its session cookie. */
+/** This request's JWT, minted from its session cookie (once per Server Component render). */
 export const getApiToken = cache(async (): Promise<string> => {
   const requestHeaders = await headers();
   try {
@@ -60,7 +61,7 @@ async function serverFetch(request: Request): Promise<Response> {
   const body = ["GET", "HEAD"].includes(request.method) ? undefined : await request.arrayBuffer();
   const send = async (): Promise<Response> => {
     const headers = new Headers(request.headers);
-    headers.set("Authorization", `Bearer ${await getApiToken()}`);
+    headers.set("Authorization", `Bearer ${await getApiToken()}`); // in a render: the same one
     return fetch(request.url, {
       method: request.method,
       headers,

@@ -31,9 +31,22 @@ async function listTasks(userId: string): Promise<Listing> {
   }
 }
 
+/** How many are left to do: a second call in the same render, with the same token. */
+async function countPending(userId: string): Promise<number | null> {
+  try {
+    const { data } = await getServerApi().GET("/api/{user_id}/tasks", {
+      params: { path: { user_id: userId }, query: { status: "pending", limit: 1 } },
+    });
+    return data ? data.count : null; // a detail: left out when it cannot be had
+  } catch (error) {
+    unstable_rethrow(error);
+    return null;
+  }
+}
+
 export default async function ServerTasksPage() {
   const user = await getUser(); // reads the request's headers: rendered per request
-  const listing = await listTasks(user.id);
+  const [listing, pending] = await Promise.all([listTasks(user.id), countPending(user.id)]);
   return (
     <>
       <header className="topbar">
@@ -81,6 +94,7 @@ export default async function ServerTasksPage() {
             <div className="summary">
               <span>
                 Showing {listing.tasks.length} of {listing.count}
+                {pending !== null && ` · ${pending} to do`}
               </span>
             </div>
           </>
