@@ -1,5 +1,6 @@
 "use client";
 
+import Link from "next/link";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import {
   createApi,
@@ -159,9 +160,12 @@ export function TasksPage({ apiUrl, user }: { apiUrl: string; user: User }) {
             {user.name} · {user.email}
           </span>
         </div>
-        <button type="button" className="secondary" onClick={signOut}>
-          Sign out
-        </button>
+        <div className="actions" style={{ marginTop: 0 }}>
+          <Link href="/server-tasks">Rendered on the server</Link>
+          <button type="button" className="secondary" onClick={signOut}>
+            Sign out
+          </button>
+        </div>
       </header>
 
       {notice && (
