@@ -22,7 +22,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
-from tasks import limits
+from tasks import erasure, limits
 from tasks.errors import IdempotencyKeyReused, PreconditionFailed, TaskNotFound
 from tasks.models import IDEMPOTENCY_WINDOW, IdempotencyRecord, Task, TaskQuerySet
 
@@ -207,15 +207,28 @@ def _replay(*, user_id: str, key: str, digest: str) -> Created | None:
     return Created(task=restore(record.snapshot, user_id=user_id), etag=record.etag)
 
 
-def create_task(*, user_id: str, fields: Mapping[str, Any], key: str | None = None) -> Created:
-    """Insert a task; with ``key``, at most once per user, key and 24 hours (CONTRACT §8)."""
+def create_task(
+    *,
+    user_id: str,
+    fields: Mapping[str, Any],
+    key: str | None = None,
+    issued_at: float | None = None,
+) -> Created:
+    """Insert a task; with ``key``, at most once per user, key and 24 hours (CONTRACT §8).
+
+    ``issued_at``: the token's ``iat`` (None: unknown, counts as old); a user erased after it
+    gets AccountErased (tasks.erasure).
+    """
     if key is None:
-        return _insert(user_id=user_id, fields=fields)
+        with transaction.atomic():
+            erasure.ensure_not_erased(user_id, issued_at=issued_at)
+            return _insert(user_id=user_id, fields=fields)
     digest = fingerprint(fields)
     if replayed := _replay(user_id=user_id, key=key, digest=digest):
         return replayed
     try:
         with transaction.atomic():
+            erasure.ensure_not_erased(user_id, issued_at=issued_at)
             cutoff = timezone.now() - IDEMPOTENCY_WINDOW
             IdempotencyRecord.objects.for_user(user_id).filter(created_at__lt=cutoff).delete()
             created = _insert(user_id=user_id, fields=fields)
