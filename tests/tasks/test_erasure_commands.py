@@ -91,8 +91,14 @@ def test_ids_as_arguments_and_on_standard_input_together() -> None:
 def test_without_any_id_it_refuses() -> None:
     with pytest.raises(CommandError, match="at least one user id"):
         run("erase_user_data")
-    with pytest.raises(CommandError, match="at least one user id"):
-        run("erase_user_data", "--stdin", stdin="\n \n")
+
+
+@pytest.mark.usefixtures("data")
+def test_an_empty_standard_input_is_a_job_with_nothing_to_do() -> None:
+    assert run("erase_user_data", "--stdin", stdin="\n \n") == (
+        "Erased 0 user(s): 0 task(s), 0 idempotency record(s).\n"
+    )
+    assert owners() == ["ann", "bob", "carol", "zoe"]
 
 
 @pytest.mark.usefixtures("data")

@@ -3,7 +3,8 @@
 The same erasure as ``DELETE /api/{user_id}/account`` (tasks.erasure): each user's tasks and
 idempotency records go in one transaction per user, and the erasure is recorded, so tokens issued
 before it can no longer create. For a reconciliation job fed from Better Auth's user table (ids
-of deleted accounts on standard input, one per line; blank lines are skipped).
+of deleted accounts on standard input, one per line; blank lines are skipped, and an empty input
+is a run with nothing to do). Ids are checked before anything is erased.
 """
 
 import sys
@@ -38,7 +39,7 @@ class Command(BaseCommand):
         given = user_ids(options["user_ids"])
         if options["from_stdin"]:
             given = user_ids([*given, *(options.get("input_stream") or sys.stdin)])
-        if not given:
+        if not given and not options["from_stdin"]:  # an empty input is a job with no work
             raise CommandError("name at least one user id, or pass --stdin and give them there")
         for user_id in given:
             if len(user_id) > USER_ID_MAX_LENGTH or not user_id.isprintable():
