@@ -1,4 +1,4 @@
-"""The tasks router: thin handlers; every query starts from ``user_tasks(request)``."""
+"""The tasks and account routers: thin handlers; every query starts from the token's user."""
 
 import json
 from http import HTTPStatus
@@ -8,9 +8,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from ninja import Header, NinjaAPI, Path, Query, Router, Status
 
+from authbridge import InvalidToken
 from authbridge.ninja import BetterAuthBearer
-from tasks import services
+from authbridge.refusals import refusal_for
+from tasks import erasure, services
 from tasks.errors import (
+    AccountErased,
     IdempotencyKeyReused,
     PreconditionFailed,
     TaskError,
@@ -21,6 +24,7 @@ from tasks.models import IDEMPOTENCY_KEY_MAX_LENGTH, Task, TaskQuerySet
 from tasks.schemas import (
     ClearedOut,
     CompleteIn,
+    ErasedOut,
     PagedTaskOut,
     PageParams,
     TaskFilters,
@@ -34,6 +38,7 @@ from todo_project.openapi import response_headers
 from todo_project.schemas import DetailOut, ValidationErrorOut
 
 router = Router(auth=BetterAuthBearer(bind_path_user="user_id"), tags=["tasks"])
+account_router = Router(auth=BetterAuthBearer(bind_path_user="user_id"), tags=["account"])
 
 # Only documents the path; the bearer has already checked it equals the token's sub.
 UserId = Annotated[str, Path(description="Must equal the token's `sub`.")]
@@ -58,6 +63,7 @@ TASK_ERROR_STATUS: dict[type[TaskError], HTTPStatus] = {
     PreconditionFailed: HTTPStatus.PRECONDITION_FAILED,
     IdempotencyKeyReused: HTTPStatus.CONFLICT,
     TooManyTasks: HTTPStatus.CONFLICT,
+    AccountErased: HTTPStatus.UNAUTHORIZED,
 }
 
 
@@ -67,6 +73,10 @@ def register_task_errors(api: NinjaAPI) -> None:
     def handle(request: HttpRequest, exc: Exception | type[Exception]) -> HttpResponse:
         # Ninja's signature allows an exception class; what arrives is always an instance.
         error = exc if isinstance(exc, Exception) else exc()
+        if isinstance(error, AccountErased):
+            # A token the erasure made useless: authbridge's 401 (challenge, log, counter).
+            refusal = InvalidToken(str(error), reason="account_erased")
+            return refusal_for(request, refusal).response()
         status = next(s for kind, s in TASK_ERROR_STATUS.items() if isinstance(error, kind))
         return JsonResponse({"detail": str(error)}, status=status)
 
@@ -144,7 +154,12 @@ def create_task(
     idempotency_key: IdempotencyKey = None,
 ) -> Status[dict[str, Any]]:
     owner = owner_id(request)
-    created = services.create_task(user_id=owner, fields=payload.model_dump(), key=idempotency_key)
+    created = services.create_task(
+        user_id=owner,
+        fields=payload.model_dump(),
+        key=idempotency_key,
+        issued_at=request.auth.claims.get("iat"),  # type: ignore[attr-defined]  # an Identity
+    )
     response["Location"] = reverse(
         "api:task", kwargs={"user_id": owner, "task_id": created.task.pk}
     )
@@ -244,3 +259,20 @@ def complete_task(
         tasks=user_tasks(request), task_id=task_id, completed=completed, if_match=if_match
     )
     return with_etag(response, task)
+
+
+@account_router.delete(
+    "",
+    response={200: ErasedOut, **errors()},
+    operation_id="erase_account",
+    openapi_extra=response_headers(),
+)
+def erase_account(request: HttpRequest, user_id: UserId) -> dict[str, int]:
+    """Erase everything stored for this user: every task and every stored retry answer.
+
+    For account deletion: call it (e.g. from Better Auth's `user.deleteUser.beforeDelete` hook)
+    before the account goes. Safe to repeat: a second call erases nothing and answers zeros.
+    From then on a create with a token issued before the erasure is 401; a token issued after
+    it may create again.
+    """
+    return erasure.erase_user(owner_id(request)).as_dict()

@@ -1,4 +1,6 @@
-"""Task and its user-scoped managers: every query a request runs starts from ``for_user``.
+"""Task, its idempotency records and the erased users, each with a user-scoped manager.
+
+Every query a request runs starts from ``for_user``.
 
 ``Task.objects`` (the default manager) refuses to build a query without a user; the admin and
 maintenance code ask for every user's rows by name, ``Task.unscoped``, which is also the base
@@ -263,3 +265,42 @@ class IdempotencyRecord(models.Model):
                 if others.filter(key=self.key).exists():
                     message = self.unique_error_message(type(self), ("user_id", "key"))
                     raise ValidationError({NON_FIELD_ERRORS: [message]})
+
+
+class ErasedUserManager(UserScopedManager["ErasedUser"]):
+    def for_user(self, user_id: str) -> models.QuerySet["ErasedUser"]:
+        _require_user(user_id)
+        erased: models.QuerySet[ErasedUser] = models.QuerySet(self.model, using=self._db)
+        return erased.filter(user_id=user_id)
+
+
+class UnscopedErasedUserManager(models.Manager["ErasedUser"]):
+    """Every erased user, by name: ``ErasedUser.unscoped`` (the admin)."""
+
+    use_in_migrations = True
+
+
+class ErasedUser(models.Model):
+    """A user whose data was erased (``DELETE /api/{user_id}/account``, ``erase_user_data``).
+
+    Only the id and the time: a create with a token issued before ``erased_at`` is refused
+    (CONTRACT §4, §5), so a token that outlives its account cannot bring data back.
+    """
+
+    user_id = models.CharField(max_length=USER_ID_MAX_LENGTH, unique=True)
+    erased_at = models.DateTimeField(help_text="The last erasure; older tokens cannot create.")
+
+    objects: ClassVar[ErasedUserManager] = ErasedUserManager()
+    unscoped: ClassVar[UnscopedErasedUserManager] = UnscopedErasedUserManager()
+
+    class Meta:
+        default_manager_name = "objects"
+        base_manager_name = "unscoped"
+        constraints = (
+            models.CheckConstraint(
+                condition=GreaterThan(Length("user_id"), 0), name="erased_user_id_not_blank"
+            ),
+        )
+
+    def __str__(self) -> str:
+        return self.user_id

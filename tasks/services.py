@@ -22,7 +22,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
-from tasks import limits
+from tasks import erasure, limits
 from tasks.errors import IdempotencyKeyReused, PreconditionFailed, TaskNotFound
 from tasks.models import IDEMPOTENCY_WINDOW, IdempotencyRecord, Task, TaskQuerySet
 
@@ -208,15 +208,24 @@ def _replay(*, user_id: str, key: str, digest: str, cutoff: datetime.datetime) -
     return Created(task=restore(record.snapshot, user_id=user_id), etag=record.etag)
 
 
-def create_task(*, user_id: str, fields: Mapping[str, Any], key: str | None = None) -> Created:
+def create_task(
+    *,
+    user_id: str,
+    fields: Mapping[str, Any],
+    key: str | None = None,
+    issued_at: float | None = None,
+) -> Created:
     """Insert a task; with ``key``, at most once per user, key and 24 hours (CONTRACT §8).
 
     One transaction per create, which starts by taking the user's lock
-    (``limits.lock_user_tasks``): the cap's count and the insert are one decision.
+    (``limits.lock_user_tasks``, shared with erasure): the erasure check, the cap's count and
+    the insert are one decision. ``issued_at``: the token's ``iat`` (None: unknown, counts as
+    old); a user erased after it gets AccountErased (tasks.erasure).
     """
     if key is None:
         with transaction.atomic():
             limits.lock_user_tasks(user_id)
+            erasure.ensure_not_erased(user_id, issued_at=issued_at)
             return _insert(user_id=user_id, fields=fields)
     digest = fingerprint(fields)
     # A retry of a create that has committed answers without waiting for the lock.
@@ -225,6 +234,7 @@ def create_task(*, user_id: str, fields: Mapping[str, Any], key: str | None = No
     try:
         with transaction.atomic():
             limits.lock_user_tasks(user_id)
+            erasure.ensure_not_erased(user_id, issued_at=issued_at)
             cutoff = _window_start()
             # Under the lock, a retry that raced its first request finds the record the first
             # one committed, and replays it before the cap is counted: 201, never 409.

@@ -151,6 +151,16 @@ export function TasksPage({ apiUrl, user }: { apiUrl: string; user: User }) {
     window.location.assign("/sign-in");
   }
 
+  // Better Auth deletes the account; its beforeDelete hook (lib/auth.ts) first erases the tasks
+  // in the API, and a failure there keeps the account (the message says so).
+  async function deleteAccount() {
+    if (!window.confirm("Delete your account and all your tasks? This cannot be undone.")) return;
+    const { error } = await authClient.deleteUser();
+    if (error) return setNotice(error.message || "Your account could not be deleted. Try again.");
+    forgetToken();
+    window.location.assign("/sign-up");
+  }
+
   return (
     <>
       <header className="topbar">
@@ -164,6 +174,9 @@ export function TasksPage({ apiUrl, user }: { apiUrl: string; user: User }) {
           <Link href="/server-tasks">Rendered on the server</Link>
           <button type="button" className="secondary" onClick={signOut}>
             Sign out
+          </button>
+          <button type="button" className="danger" onClick={deleteAccount}>
+            Delete account
           </button>
         </div>
       </header>
