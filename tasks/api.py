@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from ninja import Header, NinjaAPI, Path, Query, Router, Status
 
-from authbridge import InvalidToken
+from authbridge import InvalidToken, identity_required_of
 from authbridge.ninja import BetterAuthBearer
 from authbridge.refusals import refusal_for
 from tasks import erasure, services
@@ -91,7 +91,7 @@ def errors(*codes: int) -> dict[int, Any]:
 
 def owner_id(request: HttpRequest) -> str:
     """The token's sub, never the path value (the bearer has compared them already)."""
-    return str(request.auth.user_id)  # type: ignore[attr-defined]  # set by BetterAuthBearer
+    return identity_required_of(request).user_id
 
 
 def user_tasks(request: HttpRequest) -> TaskQuerySet:
@@ -158,7 +158,7 @@ def create_task(
         user_id=owner,
         fields=payload.model_dump(),
         key=idempotency_key,
-        issued_at=request.auth.claims.get("iat"),  # type: ignore[attr-defined]  # an Identity
+        issued_at=identity_required_of(request).issued_at,
     )
     response["Location"] = reverse(
         "api:task", kwargs={"user_id": owner, "task_id": created.task.pk}
