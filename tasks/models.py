@@ -9,7 +9,7 @@ manager Django uses for saving, deleting and ``refresh_from_db`` (CONTRACT §6, 
 
 import datetime
 from collections.abc import Collection
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
@@ -39,10 +39,12 @@ M = TypeVar("M", bound=models.Model)
 
 
 class UserScopedManager(models.Manager[M]):
-    """The default manager of a user-owned model: ``for_user(user_id)`` is the only way in."""
+    """The default manager of a user-owned model (a ``user_id`` column): ``for_user(user_id)``
+    is the only way in; any other query raises UnscopedQueryError."""
 
     # Data migrations get this manager too, so they also name ``unscoped`` to see every row.
     use_in_migrations = True
+    queryset_class: type[models.QuerySet[Any]] = models.QuerySet
 
     def get_queryset(self) -> models.QuerySet[M]:
         name = self.model.__name__
@@ -50,6 +52,12 @@ class UserScopedManager(models.Manager[M]):
             f"{name}.{self.name} needs a user: use {name}.{self.name}.for_user(user_id), "
             f"or {name}.unscoped where every user's rows are meant (admin, maintenance)."
         )
+
+    def for_user(self, user_id: str) -> models.QuerySet[M]:
+        """The rows of ``user_id`` only (an empty id is a bug, never client input)."""
+        _require_user(user_id)
+        rows: models.QuerySet[M] = self.queryset_class(self.model, using=self._db)
+        return rows.filter(user_id=user_id)
 
 
 # What a list page reads: the fields of TaskOut (tasks/schemas.py), nothing else.
@@ -124,9 +132,10 @@ class TaskQuerySet(models.QuerySet["Task"]):
 class TaskManager(UserScopedManager["Task"]):
     """The only way requests reach tasks: ``Task.objects.for_user(user_id)``."""
 
+    queryset_class = TaskQuerySet
+
     def for_user(self, user_id: str) -> TaskQuerySet:
-        _require_user(user_id)
-        return TaskQuerySet(self.model, using=self._db).filter(user_id=user_id)
+        return cast(TaskQuerySet, super().for_user(user_id))
 
 
 class UnscopedTaskManager(models.Manager["Task"]):
@@ -213,10 +222,7 @@ class Task(models.Model):
 
 
 class IdempotencyRecordManager(UserScopedManager["IdempotencyRecord"]):
-    def for_user(self, user_id: str) -> models.QuerySet["IdempotencyRecord"]:
-        _require_user(user_id)
-        records: models.QuerySet[IdempotencyRecord] = models.QuerySet(self.model, using=self._db)
-        return records.filter(user_id=user_id)
+    """``IdempotencyRecord.objects.for_user(user_id)``."""
 
 
 class UnscopedIdempotencyRecordManager(models.Manager["IdempotencyRecord"]):
@@ -268,10 +274,7 @@ class IdempotencyRecord(models.Model):
 
 
 class ErasedUserManager(UserScopedManager["ErasedUser"]):
-    def for_user(self, user_id: str) -> models.QuerySet["ErasedUser"]:
-        _require_user(user_id)
-        erased: models.QuerySet[ErasedUser] = models.QuerySet(self.model, using=self._db)
-        return erased.filter(user_id=user_id)
+    """``ErasedUser.objects.for_user(user_id)``."""
 
 
 class UnscopedErasedUserManager(models.Manager["ErasedUser"]):
