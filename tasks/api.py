@@ -12,6 +12,7 @@ from authbridge import InvalidToken, identity_required_of
 from authbridge.ninja import BetterAuthBearer
 from authbridge.refusals import refusal_for
 from tasks import erasure, services
+from tasks.conditional import etag_for, versions_matching
 from tasks.errors import (
     AccountErased,
     IdempotencyKeyReused,
@@ -99,7 +100,7 @@ def user_tasks(request: HttpRequest) -> TaskQuerySet:
 
 
 def with_etag(response: HttpResponse, task: Task) -> Task:
-    response["ETag"] = services.etag_for(task)
+    response["ETag"] = etag_for(task)
     return task
 
 
@@ -199,7 +200,10 @@ def replace_task(
 ) -> Task:
     """Replace every field; the ones omitted return to their defaults."""
     task = services.update_task(
-        tasks=user_tasks(request), task_id=task_id, fields=payload.model_dump(), if_match=if_match
+        user_id=owner_id(request),
+        task_id=task_id,
+        fields=payload.model_dump(),
+        versions=versions_matching(if_match, task_id=task_id),
     )
     return with_etag(response, task)
 
@@ -221,7 +225,10 @@ def update_task(
     """Change only the fields sent."""
     fields = payload.model_dump(exclude_unset=True)
     task = services.update_task(
-        tasks=user_tasks(request), task_id=task_id, fields=fields, if_match=if_match
+        user_id=owner_id(request),
+        task_id=task_id,
+        fields=fields,
+        versions=versions_matching(if_match, task_id=task_id),
     )
     return with_etag(response, task)
 
@@ -235,7 +242,8 @@ def update_task(
 def delete_task(
     request: HttpRequest, user_id: UserId, task_id: int, if_match: IfMatch = None
 ) -> Status[None]:
-    services.delete_task(user_id=owner_id(request), task_id=task_id, if_match=if_match)
+    versions = versions_matching(if_match, task_id=task_id)
+    services.delete_task(user_id=owner_id(request), task_id=task_id, versions=versions)
     return Status(HTTPStatus.NO_CONTENT, None)
 
 
@@ -256,7 +264,10 @@ def complete_task(
     """No body toggles; ``{"completed": true|false}`` sets (safe to retry)."""
     completed = None if payload is None else payload.completed
     task = services.complete_task(
-        tasks=user_tasks(request), task_id=task_id, completed=completed, if_match=if_match
+        user_id=owner_id(request),
+        task_id=task_id,
+        completed=completed,
+        versions=versions_matching(if_match, task_id=task_id),
     )
     return with_etag(response, task)
 
