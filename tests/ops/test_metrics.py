@@ -93,3 +93,25 @@ def test_metrics_are_not_public(
     if status == 200:
         assert b"http_request_duration_seconds_bucket" in response.content
         assert b"auth_refusals_total" in response.content
+
+
+def series(name: str) -> set[tuple[tuple[str, str], ...]]:
+    return {
+        tuple(sorted(s.labels.items()))
+        for metric in REGISTRY.collect()
+        for s in metric.samples
+        if s.name == name
+    }
+
+
+def test_invented_methods_do_not_grow_the_metrics(client: Client) -> None:
+    # Anyone may send any token as the method; each label value would be a series for good.
+    before = series("http_request_duration_seconds_count")
+    for n in range(300):
+        client.generic(f"INVENTED{n}", "/api/health")
+        client.generic(f"XMETHOD{n}", "/api/no/such/path")
+    added = series("http_request_duration_seconds_count") - before
+    assert len(added) <= 4, added  # "other" per route and status, never one per method
+    assert {dict(labels)["method"] for labels in added} <= {"other"}
+    other = {"method": "other", "route": "unmatched", "status": "404"}
+    assert sample("http_request_duration_seconds_count", **other) >= 300
