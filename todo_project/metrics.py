@@ -33,6 +33,7 @@ DATABASE_ERRORS = Counter(
     ["kind"],  # unavailable | read_only | timeout
 )
 LOOPBACK = frozenset({"127.0.0.1", "::1"})
+PATH = "/metrics"
 # The methods the API and the admin serve. Any other (a client may send any token as a method)
 # is counted as "other": every label value is a series kept for the process's lifetime.
 SERVED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

@@ -115,3 +115,20 @@ def test_invented_methods_do_not_grow_the_metrics(client: Client) -> None:
     assert {dict(labels)["method"] for labels in added} <= {"other"}
     other = {"method": "other", "route": "unmatched", "status": "404"}
     assert sample("http_request_duration_seconds_count", **other) >= 300
+
+
+def test_metrics_answer_a_scraper_under_production_settings(client: Client, settings: Any) -> None:
+    # A scraper (nginx's internal listener) comes over plain HTTP with an internal Host:
+    # with DEBUG off that was a 301 to https, or a 400 for a host not in ALLOWED_HOSTS.
+    settings.METRICS_TOKEN = "scrape-secret"
+    settings.SECURE_SSL_REDIRECT = True
+    settings.ALLOWED_HOSTS = ["api.example.com"]
+    internal = {"HTTP_HOST": "10.0.0.5:9100", "HTTP_X_FORWARDED_FOR": "10.0.0.9"}
+    response = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret", **internal)
+    assert response.status_code == 200
+    assert b"http_request_duration_seconds_bucket" in response.content
+    assert client.get("/metrics", **internal).status_code == 404  # no token: nothing to see
+    assert client.post("/metrics", **internal).status_code == 400  # only GET and HEAD
+    # Every other path still wants an allowed Host and https.
+    assert client.get("/api/me", **internal).status_code == 400
+    assert client.get("/api/me", HTTP_HOST="api.example.com").status_code == 301
