@@ -270,3 +270,22 @@ def test_the_purge_timer_runs_the_purge_with_the_same_environment(release: Relea
     done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "Deleted 0 expired idempotency record(s)." in done.stdout
+
+
+def test_the_two_nginx_variants_differ_only_where_marked() -> None:
+    # deploy/nginx-todo-api-behind-lb.conf.template is the direct one plus its "variant" lines:
+    # a change to one that is not made to the other fails here.
+    def shared(name: str) -> list[str]:
+        text = (REPO / "deploy" / name).read_text()
+        return [
+            line
+            for line in text.splitlines()
+            if line.strip() and not line.lstrip().startswith("#") and "# variant" not in line
+        ]
+
+    assert shared("nginx-todo-api.conf.template") == shared(
+        "nginx-todo-api-behind-lb.conf.template"
+    )
+    lb = (REPO / "deploy" / "nginx-todo-api-behind-lb.conf.template").read_text()
+    assert "set_real_ip_from ${TODO_BALANCER_RANGE};  # variant" in lb
+    assert "proxy_set_header X-Forwarded-Proto $todo_forwarded_proto;  # variant" in lb

@@ -123,7 +123,7 @@ def test_metrics_answer_a_scraper_under_production_settings(client: Client, sett
     settings.METRICS_TOKEN = "scrape-secret"
     settings.SECURE_SSL_REDIRECT = True
     settings.ALLOWED_HOSTS = ["api.example.com"]
-    internal = {"HTTP_HOST": "10.0.0.5:9100", "HTTP_X_FORWARDED_FOR": "10.0.0.9"}
+    internal: dict[str, Any] = {"HTTP_HOST": "10.0.0.5:9100", "HTTP_X_FORWARDED_FOR": "10.0.0.9"}
     response = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret", **internal)
     assert response.status_code == 200
     assert b"http_request_duration_seconds_bucket" in response.content
