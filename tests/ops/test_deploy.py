@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 from dotenv import dotenv_values
 
+from scripts.stack import http_ok, render_nginx_site, start_nginx, wait_until
 from tests.ops.servers import RedisServer, free_port, require_binary
 from tests.ops.systemd_standin import REPO, UNITS, Host, read_environment_file, read_unit
 
@@ -113,6 +114,7 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Release]:
     """/srv/todo-api (the working tree's files and the virtualenv), /etc/todo-api/env, a
     systemctl; the release steps run once, by the first test that asks for them."""
     require_binary("curl")
+    require_binary("nginx")
     tmp_path = tmp_path_factory.mktemp("deploy")
     redis = RedisServer(tmp_path)
     redis.start()
@@ -226,13 +228,40 @@ def test_a_release_restarts_one_instance_at_a_time_and_serves_the_new_code(
     )
     assert release.manage("migrate", "--no-input").returncode == 0
 
-    # Both instances are probed throughout: at no moment may both be down.
-    rounds: list[tuple[int, int]] = []
+    # Traffic through nginx (the direct variant, both instances behind it) throughout.
+    nginx_port = free_port()
+    site = render_nginx_site(
+        listen=nginx_port, upstreams=ports, metrics_listen=free_port(),
+        per_ip_rate="1000r/s", burst=1000,
+    )  # fmt: skip
+    prefix = release.host.root / "nginx"
+    nginx = start_nginx(prefix, site, log=prefix.with_suffix(".log"))
+    try:
+        wait_until(lambda: http_ok(f"http://127.0.0.1:{nginx_port}/api/health"), what="nginx")
+        through_nginx, instances = roll_under_traffic(release, nginx_port, ports)
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=20)
+    assert [get(p, "/release") for p in ports] == [(200, "release 2")] * 2
+    assert all(release.host.main_pid(f"todo-api@{p}") != first_pids[p] for p in ports)
+    assert any(0 in r for r in instances), "the probe never saw an instance restart"
+    assert (0, 0) not in instances, "both instances were down at once"
+    assert len(through_nginx) > 20
+    assert set(through_nginx) == {200}, "a request through nginx failed during the restart"
+
+
+def roll_under_traffic(
+    release: Release, nginx_port: int, ports: list[int]
+) -> tuple[list[int], list[tuple[int, int]]]:
+    """Run todo-api-restart while probing nginx and each instance; the statuses seen."""
+    through_nginx: list[int] = []
+    instances: list[tuple[int, int]] = []
     stop = threading.Event()
 
     def probe() -> None:
         while not stop.is_set():
-            rounds.append((get(ports[0], "/api/health")[0], get(ports[1], "/api/health")[0]))
+            through_nginx.append(get(nginx_port, "/api/health")[0])
+            instances.append((get(ports[0], "/api/health")[0], get(ports[1], "/api/health")[0]))
             time.sleep(0.02)
 
     prober = threading.Thread(target=probe, daemon=True)
@@ -242,10 +271,7 @@ def test_a_release_restarts_one_instance_at_a_time_and_serves_the_new_code(
     prober.join(timeout=10)
     assert done.returncode == 0, (done.stdout, done.stderr)
     assert done.stdout.count("is ready") == 2
-    assert [get(p, "/release") for p in ports] == [(200, "release 2")] * 2
-    assert all(release.host.main_pid(f"todo-api@{p}") != first_pids[p] for p in ports)
-    assert any(0 in r for r in rounds), "the probe never saw an instance restart"
-    assert (0, 0) not in rounds, "both instances were down at once"
+    return through_nginx, instances
 
 
 def test_a_release_that_does_not_start_stops_the_roll(release: Release) -> None:
