@@ -220,6 +220,11 @@ def test_a_release_restarts_one_instance_at_a_time_and_serves_the_new_code(
         wait_ready(port)
     first_pids = {p: release.host.main_pid(f"todo-api@{p}") for p in ports}
     assert [get(p, "/release")[0] for p in ports] == [404, 404]
+    for port in ports:  # what journalctl -u todo-api@PORT would show: gunicorn's own lines
+        log = (release.host.root / f"todo-api@{port}.log").read_text()
+        assert "Booting worker with pid" in log
+        assert "Logging error" not in log
+        assert (release.host.root / "run" / f"todo-api-{port}" / "gunicorn.ctl").exists()
 
     # The next release lands in the code directory while the old one serves.
     release.edit(
