@@ -208,6 +208,11 @@ def test_manage_wrapper_runs_with_the_services_environment_only(shipped: Release
     shown = release.manage("shell", "-v", "0", "-c", code)
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.strip() == f"False ['{PUBLIC_HOST}']"  # not the caller's DJANGO_DEBUG=1
+    # NAME=value before the command: for that run only.
+    code = "from django.db import connection; print(connection.settings_dict['NAME'])"
+    other = release.db.with_name("other.sqlite3")
+    shown = release.manage(f"DATABASE_URL=sqlite:///{other}", "shell", "-v", "0", "-c", code)
+    assert shown.stdout.strip() == str(other), shown.stderr
 
 
 def test_a_release_restarts_one_instance_at_a_time_and_serves_the_new_code(
