@@ -229,7 +229,8 @@ def test_a_release_restarts_one_instance_at_a_time_and_serves_the_new_code(
         log = (release.host.root / f"todo-api@{port}.log").read_text()
         assert "Booting worker with pid" in log
         assert "Logging error" not in log
-        assert (release.host.root / "run" / f"todo-api-{port}" / "gunicorn.ctl").exists()
+        control = release.host.root / "run" / f"todo-api-{port}" / "gunicorn.ctl"
+        wait_until(control.exists, what="gunicorn's control socket", timeout=10)  # after boot
 
     # The next release lands in the code directory while the old one serves.
     release.edit(
