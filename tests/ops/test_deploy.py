@@ -32,6 +32,7 @@ from tests.ops.servers import RedisServer, free_port, require_binary
 from tests.ops.systemd_standin import REPO, UNITS, Host, read_environment_file, read_unit
 
 PUBLIC_HOST = "api.example.com"
+NEW_HOST = "todo.example.com"
 MARKER = '\nurlpatterns.append(path("release", lambda request: HttpResponse("{}")))\n'
 
 
@@ -79,8 +80,8 @@ class Release:
     edits: dict[Path, str] = field(default_factory=dict)
 
     def edit(self, relative: str, change: Callable[[str], str]) -> None:
-        """Change a file of the release in place (undone after the test)."""
-        path = self.host.app / relative
+        """Change a file of the release, or the EnvironmentFile, in place (undone after)."""
+        path = self.host.app / relative if relative != "env" else self.host.env_file
         self.edits.setdefault(path, path.read_text())
         path.write_text(change(path.read_text()))
 
@@ -168,10 +169,9 @@ def release(shipped: Release) -> Iterator[Release]:
     shipped.edits.clear()
 
 
-def get(port: int, path: str) -> tuple[int, str]:
+def get(port: int, path: str, *, host: str = PUBLIC_HOST) -> tuple[int, str]:
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}",
-        headers={"Host": PUBLIC_HOST, "X-Forwarded-Proto": "https"},
+        f"http://127.0.0.1:{port}{path}", headers={"Host": host, "X-Forwarded-Proto": "https"}
     )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:  # loopback
@@ -233,6 +233,9 @@ def test_a_release_restarts_one_instance_at_a_time_and_serves_the_new_code(
         wait_until(control.exists, what="gunicorn's control socket", timeout=10)  # after boot
 
     # The next release lands in the code directory while the old one serves.
+    # ... and a new host name in the EnvironmentFile, which only a start reads.
+    release.edit("env", lambda text: text + f"DJANGO_ALLOWED_HOSTS={PUBLIC_HOST},{NEW_HOST}\n")
+    assert [get(p, "/api/me", host=NEW_HOST)[0] for p in ports] == [400, 400]
     release.edit(
         "todo_project/urls.py",
         lambda text: "from django.http import HttpResponse\n" + text + MARKER.format("release 2"),
@@ -254,6 +257,7 @@ def test_a_release_restarts_one_instance_at_a_time_and_serves_the_new_code(
         nginx.terminate()
         nginx.wait(timeout=20)
     assert [get(p, "/release") for p in ports] == [(200, "release 2")] * 2
+    assert [get(p, "/api/me", host=NEW_HOST)[0] for p in ports] == [401, 401]
     assert all(release.host.main_pid(f"todo-api@{p}") != first_pids[p] for p in ports)
     assert any(0 in r for r in instances), "the probe never saw an instance restart"
     assert (0, 0) not in instances, "both instances were down at once"
