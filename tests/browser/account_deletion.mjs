@@ -2,43 +2,17 @@
 // Started by tests/browser/test_account_deletion.py, which runs the servers and passes
 // APP_URL, API_URL and CHROMIUM. Prints "ANN=<id>" and "BOB=<id>" for the Python side.
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
+import { fillSignUp, item, launch, newPage as pageIn, PASSWORD, requireEnv, step } from "./common.mjs";
 
-const { APP_URL, API_URL, CHROMIUM } = process.env;
-for (const [name, value] of Object.entries({ APP_URL, API_URL, CHROMIUM })) {
-  if (!value) throw new Error(`${name} is required`);
-}
-const PASSWORD = "correct-horse-battery";
-const run = Math.random().toString(16).slice(2, 8);
-const step = (text) => process.stdout.write(`- ${text}\n`);
+const { APP_URL, API_URL, CHROMIUM } = requireEnv("APP_URL", "API_URL", "CHROMIUM");
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
-});
+const browser = await launch(CHROMIUM);
 
-async function newPage() {
-  const page = await (await browser.newContext()).newPage();
-  page.setDefaultTimeout(20_000);
-  page.on("pageerror", (error) => process.stdout.write(`  page error: ${error.message}\n`));
-  return page;
-}
-
-const item = (page, title) =>
-  page
-    .getByRole("listitem")
-    .filter({ has: page.getByRole("checkbox", { name: title, exact: true }) });
+const newPage = async () => pageIn(await browser.newContext());
 
 async function signUp(page, name) {
   await page.goto(`${APP_URL}/sign-up`);
-  const email = `${name.toLowerCase()}-${run}@example.com`;
-  await page.getByLabel("Name").fill(name);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign up" }).click();
-  await page.getByRole("heading", { name: "Tasks" }).waitFor();
-  return email;
+  return fillSignUp(page, name);
 }
 
 async function addTask(page, title) {

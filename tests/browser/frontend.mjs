@@ -5,62 +5,26 @@
 //   proxy in front of the API that records the Next.js server's calls and can replay a status,
 //   tests/browser/replay_proxy.py), CHROMIUM (the executable), SCREENSHOT (a path).
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
+import { fillSignUp, item, launch, newPage, PASSWORD, requireEnv, step } from "./common.mjs";
 
-const { APP_URL, FOREIGN_APP_URL, API_URL, SERVER_API_URL, CHROMIUM, SCREENSHOT } = process.env;
-for (const [name, value] of Object.entries({
-  APP_URL,
-  FOREIGN_APP_URL,
-  API_URL,
-  SERVER_API_URL,
-  CHROMIUM,
-  SCREENSHOT,
-})) {
-  if (!value) throw new Error(`${name} is required`);
-}
-const PASSWORD = "correct-horse-battery";
-const run = Math.random().toString(16).slice(2, 8);
+const { APP_URL, FOREIGN_APP_URL, API_URL, SERVER_API_URL, CHROMIUM, SCREENSHOT } = requireEnv(
+  "APP_URL",
+  "FOREIGN_APP_URL",
+  "API_URL",
+  "SERVER_API_URL",
+  "CHROMIUM",
+  "SCREENSHOT",
+);
 
-const step = (text) => process.stdout.write(`- ${text}\n`);
+const browser = await launch(CHROMIUM);
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
-
-async function newPage(context) {
-  const page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-  page.on("pageerror", (error) => process.stdout.write(`  page error: ${error.message}\n`));
-  return page;
-}
-
-const item = (page, title) =>
-  page
-    .getByRole("listitem")
-    .filter({ has: page.getByRole("checkbox", { name: title, exact: true }) });
 const newTaskForm = (page) => page.getByRole("form", { name: "New task" });
 
 async function signUp(page, name) {
   await page.goto(APP_URL);
   await page.waitForURL(/\/sign-in$/); // signed out: the tasks page sends us to sign in
   await page.getByRole("link", { name: "Create an account" }).click();
-  const email = `${name.toLowerCase()}-${run}@example.com`;
-  await page.getByLabel("Name").fill(name);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign up" }).click();
-  await page.getByRole("heading", { name: "Tasks" }).waitFor();
-  return email;
+  return fillSignUp(page, name);
 }
 
 async function addTask(page, { title, description = "", priority = "medium", due = "" }) {

@@ -2,19 +2,11 @@
 // own origin (/todo-api/*), and the API allows no CORS origin at all. Started by
 // tests/browser/test_frontend.py with APP_URL, API_URL and CHROMIUM.
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
+import { launch, requireEnv, step } from "./common.mjs";
 
-const { APP_URL, API_URL, CHROMIUM } = process.env;
-for (const [name, value] of Object.entries({ APP_URL, API_URL, CHROMIUM })) {
-  if (!value) throw new Error(`${name} is required`);
-}
-const step = (text) => process.stdout.write(`- ${text}\n`);
+const { APP_URL, API_URL, CHROMIUM } = requireEnv("APP_URL", "API_URL", "CHROMIUM");
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
-});
+const browser = await launch(CHROMIUM);
 
 try {
   const context = await browser.newContext();

@@ -144,8 +144,16 @@ def api_database_url(tmp_path: Path) -> Iterator[str]:
         admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def serve_api(stack: ExitStack, tmp_path: Path, *, app_url: str, cors: bool) -> str:
-    """Migrate and start gunicorn for the frontend at ``app_url``; returns the API's URL."""
+def serve_api(
+    stack: ExitStack,
+    tmp_path: Path,
+    *,
+    app_url: str,
+    cors: bool,
+    env_out: dict[str, str] | None = None,
+) -> str:
+    """Migrate and start gunicorn for the frontend at ``app_url``; returns the API's URL.
+    ``env_out`` receives the API's environment (to run ``manage.py`` against its database)."""
     api_port = free_port()
     api_url = f"http://127.0.0.1:{api_port}"
     database_url = stack.enter_context(api_database_url(tmp_path))
@@ -168,6 +176,8 @@ def serve_api(stack: ExitStack, tmp_path: Path, *, app_url: str, cors: bool) -> 
         "PORT": str(api_port),
         "WEB_CONCURRENCY": "2",
     }
+    if env_out is not None:
+        env_out.update(api_env)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
         cwd=ROOT,
