@@ -6,7 +6,6 @@ scenario is tests/browser/account_deletion.mjs. Afterwards the operator's view o
 database (``list_data_owners``) must hold Bob and not Ann.
 """
 
-import os
 import subprocess
 import sys
 from contextlib import ExitStack
@@ -18,11 +17,10 @@ from tests.browser.test_frontend import (
     EXAMPLE,
     HERE,
     ROOT,
-    SCENARIO_TIMEOUT_SECONDS,
     build_example,
     free_port,
     require_tools,
-    scenario_logs,
+    run_scenario,
     serve_api,
     serve_app,
 )
@@ -44,19 +42,10 @@ def test_deleting_an_account_in_a_real_browser_erases_its_data(tmp_path: Path) -
         api_url = serve_api(stack, tmp_path, app_url=app_url, cors=True, env_out=api_env)
         # TODO_API_URL: the browser's API calls, and the beforeDelete hook's.
         serve_app(stack, tmp_path, example=EXAMPLE, app_url=app_url, env={"TODO_API_URL": api_url})
-        scenario = subprocess.run(
-            ["node", str(HERE / "account_deletion.mjs")],
-            cwd=HERE,
-            env={**os.environ, "APP_URL": app_url, "API_URL": api_url, "CHROMIUM": chromium},
-            capture_output=True,
-            text=True,
-            timeout=SCENARIO_TIMEOUT_SECONDS,
-            check=False,
+        output = run_scenario(
+            "account_deletion.mjs", tmp_path, APP_URL=app_url, API_URL=api_url, CHROMIUM=chromium
         )
-        logs = scenario_logs(tmp_path)
-        assert scenario.returncode == 0, f"{scenario.stdout}\n{scenario.stderr}\n{logs}"
-        assert "all good" in scenario.stdout
-        lines = scenario.stdout.splitlines()
+        lines = output.splitlines()
         ids = dict(line.split("=", 1) for line in lines if line.startswith(("ANN=", "BOB=")))
         owners = subprocess.run(
             [sys.executable, "manage.py", "list_data_owners"],

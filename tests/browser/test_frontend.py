@@ -230,6 +230,24 @@ def scenario_logs(tmp_path: Path) -> str:
     )
 
 
+def run_scenario(script: str, tmp_path: Path, **env: str) -> str:
+    """Run the Node scenario ``script`` (tests/browser/*.mjs) with ``env``; it must end with
+    "all good". Returns its output; on failure the message carries the servers' log tails."""
+    scenario = subprocess.run(
+        ["node", str(HERE / script)],
+        cwd=HERE,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=SCENARIO_TIMEOUT_SECONDS,
+        check=False,
+    )
+    logs = scenario_logs(tmp_path)
+    assert scenario.returncode == 0, f"{scenario.stdout}\n{scenario.stderr}\n{logs}"
+    assert "all good" in scenario.stdout
+    return scenario.stdout
+
+
 def test_the_nextjs_example_in_a_real_browser(tmp_path: Path) -> None:
     chromium = require_tools()
     npm_ci(EXAMPLE)
@@ -251,26 +269,16 @@ def test_the_nextjs_example_in_a_real_browser(tmp_path: Path) -> None:
             env={"TODO_API_URL": api_url, "TODO_API_SERVER_URL": server_api_url},
         )
         screenshot = tmp_path / "tasks.png"
-        scenario = subprocess.run(
-            ["node", str(HERE / "frontend.mjs")],
-            cwd=HERE,
-            env={
-                **os.environ,
-                "APP_URL": app_url,
-                "FOREIGN_APP_URL": f"http://localhost:{app_port}",
-                "API_URL": api_url,
-                "SERVER_API_URL": server_api_url,
-                "CHROMIUM": chromium,
-                "SCREENSHOT": str(screenshot),
-            },
-            capture_output=True,
-            text=True,
-            timeout=SCENARIO_TIMEOUT_SECONDS,
-            check=False,
+        run_scenario(
+            "frontend.mjs",
+            tmp_path,
+            APP_URL=app_url,
+            FOREIGN_APP_URL=f"http://localhost:{app_port}",
+            API_URL=api_url,
+            SERVER_API_URL=server_api_url,
+            CHROMIUM=chromium,
+            SCREENSHOT=str(screenshot),
         )
-        logs = scenario_logs(tmp_path)
-        assert scenario.returncode == 0, f"{scenario.stdout}\n{scenario.stderr}\n{logs}"
-        assert "all good" in scenario.stdout
         assert screenshot.read_bytes().startswith(b"\x89PNG")
         if os.environ.get("UPDATE_SCREENSHOT") == "1":
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
@@ -306,15 +314,4 @@ def test_the_same_origin_rewrite_needs_no_cors(tmp_path: Path) -> None:
         build_env.pop("TODO_API_SERVER_URL", None)
         subprocess.run(["npm", "run", "build"], cwd=example, env=build_env, check=True, timeout=900)
         serve_app(stack, tmp_path, example=example, app_url=app_url, env={"TODO_API_URL": api_url})
-        scenario = subprocess.run(
-            ["node", str(HERE / "rewrite.mjs")],
-            cwd=HERE,
-            env={**os.environ, "APP_URL": app_url, "API_URL": api_url, "CHROMIUM": chromium},
-            capture_output=True,
-            text=True,
-            timeout=SCENARIO_TIMEOUT_SECONDS,
-            check=False,
-        )
-        logs = scenario_logs(tmp_path)
-        assert scenario.returncode == 0, f"{scenario.stdout}\n{scenario.stderr}\n{logs}"
-        assert "all good" in scenario.stdout
+        run_scenario("rewrite.mjs", tmp_path, APP_URL=app_url, API_URL=api_url, CHROMIUM=chromium)
