@@ -218,6 +218,30 @@ def test_release_runs_check_deploy_then_migrate(released: str) -> None:
     assert released.index("System check") < released.index("Applying")
 
 
+def test_purge_once_and_as_a_scheduled_job(
+    image: str, environment: dict[str, str], released: str
+) -> None:
+    """compose.yaml's purge service: `purge --every N` repeats, and stops at once on SIGTERM."""
+    once = podman("run", "--rm", "--network=host", *env_options(environment), image, "purge")
+    assert "Deleted 0 expired idempotency record(s)." in once.stdout
+    name = f"todo-image-purge-{uuid.uuid4().hex[:8]}"
+    podman(
+        "run", "-d", "--init", "--name", name, "--network=host", *env_options(environment),
+        image, "purge", "--every", "1",
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while podman("logs", name).stdout.count("Deleted") < 2:
+            assert time.monotonic() < deadline, podman("logs", name, check=False).stderr
+            time.sleep(0.5)
+        started = time.monotonic()
+        podman("stop", "-t", "10", name)
+        assert time.monotonic() - started < 5  # the loop exits on SIGTERM, no SIGKILL needed
+        assert podman("inspect", "--format", "{{.State.ExitCode}}", name).stdout.strip() == "0"
+    finally:
+        podman("rm", "-f", "-t", "2", "--ignore", name, check=False)
+
+
 def test_serves_health_and_its_healthcheck_passes(image: str, server: Server) -> None:
     status, _, body = server.request("GET", "/api/health")
     assert (status, json.loads(body)) == (200, {"status": "ok"})
