@@ -50,7 +50,7 @@ def interpolate(text: str, env: dict[str, str]) -> str:
 
 @pytest.fixture(scope="module")
 def raw() -> dict[str, Any]:
-    return yaml.safe_load(COMPOSE.read_text())
+    return dict(yaml.safe_load(COMPOSE.read_text()))
 
 
 @pytest.fixture(scope="module")
