@@ -218,6 +218,24 @@ def test_release_runs_check_deploy_then_migrate(released: str) -> None:
     assert released.index("System check") < released.index("Applying")
 
 
+def test_release_fails_on_a_warning_unless_told(
+    image: str, environment: dict[str, str], released: str
+) -> None:
+    """No REDIS_URL: check --deploy warns (authbridge.W002), and the release stops there."""
+    alone = {name: value for name, value in environment.items() if name != "REDIS_URL"}
+    refused = podman(
+        "run", "--rm", "--network=host", *env_options(alone), image, "release", check=False
+    )  # fmt: skip
+    assert refused.returncode != 0
+    assert "authbridge.W002" in refused.stderr
+    assert "Applying" not in refused.stdout + refused.stderr
+    accepted = podman(
+        "run", "--rm", "--network=host", *env_options(alone),
+        "-e", "RELEASE_CHECK_FAIL_LEVEL=ERROR", image, "release",
+    )  # fmt: skip
+    assert "No migrations to apply" in accepted.stdout
+
+
 def test_purge_once_and_as_a_scheduled_job(
     image: str, environment: dict[str, str], released: str
 ) -> None:
