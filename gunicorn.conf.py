@@ -12,7 +12,9 @@ bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 #   hand-offs; sync served health and list faster than gthread with 4 threads in every
 #   round. sync keeps no connection alive: run it behind nginx (which buffers slow clients
 #   and keeps its own client connections open), as gunicorn's documentation advises.
-#   GUNICORN_THREADS > 1 turns gthread back on (gunicorn switches by itself).
+#   GUNICORN_THREADS > 1 turns gthread back on (gunicorn switches by itself), and so does
+#   GUNICORN_WORKER_CLASS=gthread: the container image's default, for when nothing buffers
+#   in front (docs/DEPLOY.md, "Containers").
 # - 2 x cores + 1 workers: a worker waiting on PostgreSQL leaves the core to another.
 # - preload_app: the app is imported once in the master; a worker that max_requests
 #   recycles is a fork of it (milliseconds) instead of a fresh Django start (about a second
