@@ -10,7 +10,7 @@ MAIN_STAMP := $(VENV)/.installed-main
 PORT ?= 8000
 E2E_DIR := tests/e2e/better_auth
 
-.PHONY: help setup setup-main run test test-e2e test-e2e-latest test-browser demo openapi lint format bench bench-writes lock lock-upgrade check-locks superuser token clean stack test-stack image test-image
+.PHONY: help setup setup-main run test test-e2e test-e2e-latest test-browser test-package dist demo openapi lint format bench bench-writes bench-creates lock lock-upgrade check-locks superuser token clean stack test-stack image test-image
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -58,6 +58,14 @@ openapi: setup ## re-export docs/openapi.json (the frontend's typed client is ge
 test-e2e-latest: setup ## upstream canary: the e2e tests against the newest better-auth release (not the pinned one)
 	PYTHON=$(BIN)/python bash scripts/e2e_latest.sh $(PYTEST_ARGS)
 
+test-package: setup ## authbridge as a user gets it: its wheel in fresh virtualenvs, sample sites, real Better Auth
+	$(BIN)/python -m pytest -m package $(PYTEST_ARGS)
+
+dist: setup ## build authbridge (authbridge/pyproject.toml) into dist/: wheel + sdist, then twine check
+	rm -f dist/django_better_auth_bridge-*
+	$(BIN)/python -m build --no-isolation --outdir dist authbridge
+	$(BIN)/twine check --strict dist/django_better_auth_bridge-*
+
 test-browser: setup ## only the browser test: examples/nextjs in headless chromium against gunicorn
 	$(BIN)/python -m pytest -m browser $(PYTEST_ARGS)
 
@@ -77,24 +85,34 @@ format: setup ## apply ruff's fixes and formatting
 
 UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --python-platform linux --quiet $(LOCK_FLAGS)
 
-lock: setup ## recompile the hash-pinned requirement files from pyproject.toml (keeps existing pins)
+# The package test matrix (tests/package): requirements/package/<row>.in -> <row>.txt, for the
+# Python version the row's name starts with (py311-... -> 3.11, py313-... -> 3.13).
+PACKAGE_ROWS = $(sort $(basename $(notdir $(wildcard requirements/package/*.in))))
+row_python = $(patsubst py3%,3.%,$(firstword $(subst -, ,$(1))))
+UV_COMPILE_ROW = $(BIN)/uv pip compile --generate-hashes --python-platform linux --quiet $(LOCK_FLAGS)
+
+lock: setup ## recompile the hash-pinned requirement files (pyproject.toml, requirements/package/*.in; keeps pins)
 	$(UV_COMPILE) -o requirements/main.txt
 	$(UV_COMPILE) --extra dev -o requirements/dev.txt
+	$(foreach row,$(PACKAGE_ROWS),$(UV_COMPILE_ROW) --python-version $(call row_python,$(row)) requirements/package/$(row).in -o requirements/package/$(row).txt && ) true
 	@$(MAKE) --no-print-directory check-locks
 
 lock-upgrade: ## upgrade every pin to the newest release pyproject.toml allows, on purpose
 	$(MAKE) --no-print-directory lock LOCK_FLAGS=--upgrade
 
-LOCK_FILES ?= requirements/*.txt
+LOCK_FILES ?= requirements/*.txt requirements/package/*.txt
 check-locks: ## fail when a lock file names a package index (URL, index or find-links option)
 	@! grep -nE '://|index-url|find-links' $(LOCK_FILES) || \
-	  { echo "requirements/*.txt must not name a package index" >&2; exit 1; }
+	  { echo "requirements/**/*.txt must not name a package index" >&2; exit 1; }
 
 bench: setup ## HTTP figures: PostgreSQL, Redis, gunicorn, wrk (about 12 min; BENCH_ARGS=--quick: 1.5 min)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 bench-writes: setup ## one task write: UPDATE ... RETURNING vs lock + update + read (DATABASE_URL's database)
 	PYTHONPATH=. $(BIN)/python bench/writes.py
+
+bench-creates: setup ## one task create: count + insert vs the per-user lock (DATABASE_URL's database, migrated)
+	PYTHONPATH=. $(BIN)/python bench/creates.py
 
 stack: setup ## nginx -> 2 gunicorn -> PostgreSQL + Redis on loopback (needs nginx, redis-server, postgresql); Ctrl-C stops
 	$(BIN)/python scripts/stack.py

@@ -190,14 +190,15 @@ def fingerprint(fields: Mapping[str, Any]) -> str:
 
 
 def _insert(*, user_id: str, fields: Mapping[str, Any]) -> Created:
-    limits.ensure_room_for_task(user_id)  # after any replay: a retried create still answers 201
+    """Count and insert under the user's lock (``tasks.limits``): the cap holds however many
+    creates run at once. The caller's transaction holds the lock until it commits."""
+    limits.ensure_room_for_task(user_id)
     task = Task(user_id=user_id, **fields)
     task.save()
     return Created(task=task, etag=etag_for(task))
 
 
-def _replay(*, user_id: str, key: str, digest: str) -> Created | None:
-    cutoff = timezone.now() - IDEMPOTENCY_WINDOW
+def _replay(*, user_id: str, key: str, digest: str, cutoff: datetime.datetime) -> Created | None:
     records = IdempotencyRecord.objects.for_user(user_id)
     record = records.filter(key=key, created_at__gte=cutoff).first()
     if record is None:
@@ -208,15 +209,27 @@ def _replay(*, user_id: str, key: str, digest: str) -> Created | None:
 
 
 def create_task(*, user_id: str, fields: Mapping[str, Any], key: str | None = None) -> Created:
-    """Insert a task; with ``key``, at most once per user, key and 24 hours (CONTRACT §8)."""
+    """Insert a task; with ``key``, at most once per user, key and 24 hours (CONTRACT §8).
+
+    One transaction per create, which starts by taking the user's lock
+    (``limits.lock_user_tasks``): the cap's count and the insert are one decision.
+    """
     if key is None:
-        return _insert(user_id=user_id, fields=fields)
+        with transaction.atomic():
+            limits.lock_user_tasks(user_id)
+            return _insert(user_id=user_id, fields=fields)
     digest = fingerprint(fields)
-    if replayed := _replay(user_id=user_id, key=key, digest=digest):
+    # A retry of a create that has committed answers without waiting for the lock.
+    if replayed := _replay(user_id=user_id, key=key, digest=digest, cutoff=_window_start()):
         return replayed
     try:
         with transaction.atomic():
-            cutoff = timezone.now() - IDEMPOTENCY_WINDOW
+            limits.lock_user_tasks(user_id)
+            cutoff = _window_start()
+            # Under the lock, a retry that raced its first request finds the record the first
+            # one committed, and replays it before the cap is counted: 201, never 409.
+            if replayed := _replay(user_id=user_id, key=key, digest=digest, cutoff=cutoff):
+                return replayed
             IdempotencyRecord.objects.for_user(user_id).filter(created_at__lt=cutoff).delete()
             created = _insert(user_id=user_id, fields=fields)
             IdempotencyRecord(
@@ -228,9 +241,14 @@ def create_task(*, user_id: str, fields: Mapping[str, Any], key: str | None = No
                 etag=created.etag,
             ).save()
     except IntegrityError:
-        # A concurrent request with the same key committed first; our task was rolled back.
-        replayed = _replay(user_id=user_id, key=key, digest=digest)
+        # Only a record written without the lock can collide; the first answer stands.
+        replayed = _replay(user_id=user_id, key=key, digest=digest, cutoff=_window_start())
         if replayed is None:
             raise
         return replayed
     return created
+
+
+def _window_start() -> datetime.datetime:
+    """Records created before this are outside the 24-hour window (CONTRACT §8)."""
+    return timezone.now() - IDEMPOTENCY_WINDOW

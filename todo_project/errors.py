@@ -7,6 +7,7 @@ exception is answered with the JSON 500 *and* reported exactly as Django reports
 """
 
 import logging
+import sqlite3
 from http import HTTPStatus
 
 from django.core import signals
@@ -30,13 +31,17 @@ SERVER_ERROR = "Internal server error."
 DATABASE_UNAVAILABLE = "The database is unreachable."
 DATABASE_READ_ONLY = "The database is read-only for a moment (a failover is in progress)."
 DATABASE_TOO_SLOW = "The database took too long to answer."
+DATABASE_BUSY = "The database is busy with other writes; try again in a moment."
 DATABASE_RETRY_AFTER_SECONDS = 5
 READ_ONLY_SQLSTATE = "25006"  # PostgreSQL: a write reached a standby or a read-only session
 QUERY_CANCELED_SQLSTATE = "57014"  # PostgreSQL: statement_timeout (DATABASE_STATEMENT_TIMEOUT_MS)
+# SQLite: "database is locked" once its busy timeout has passed (another writer held the lock).
+SQLITE_BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 METRIC_KINDS = {
     DATABASE_UNAVAILABLE: "unavailable",
     DATABASE_READ_ONLY: "read_only",
     DATABASE_TOO_SLOW: "timeout",
+    DATABASE_BUSY: "busy",
 }
 
 
@@ -48,6 +53,12 @@ def sqlstate(exc: Exception) -> str | None:
     """PostgreSQL's error code, from the psycopg error Django wrapped."""
     code = getattr(exc.__cause__, "sqlstate", None)
     return code if isinstance(code, str) else None
+
+
+def sqlite_busy(exc: Exception) -> bool:
+    """SQLite's SQLITE_BUSY or SQLITE_LOCKED (any extended code), from the error Django wrapped."""
+    code = getattr(exc.__cause__, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF in SQLITE_BUSY_CODES
 
 
 def database_unavailable(exc: DatabaseError) -> HttpResponse | None:
@@ -62,6 +73,9 @@ def database_unavailable(exc: DatabaseError) -> HttpResponse | None:
     elif code == QUERY_CANCELED_SQLSTATE:
         logger.warning("statement timeout: %s", exc)
         detail = DATABASE_TOO_SLOW
+    elif isinstance(exc, OperationalError) and sqlite_busy(exc):
+        logger.warning("database busy: %s", exc)
+        detail = DATABASE_BUSY
     elif isinstance(exc, OperationalError):
         logger.warning("database unavailable: %s", exc)
         detail = DATABASE_UNAVAILABLE
@@ -111,7 +125,7 @@ class JsonObjectParser(Parser):
 
 
 def register_error_handlers(api: NinjaAPI) -> None:
-    """404, 413, 400 (unreadable body), 503 (database down, read-only, slow) and a JSON 500."""
+    """404, 413, 400 (unreadable body), 503 (database down, read-only, slow, locked), JSON 500."""
 
     def handle(request: HttpRequest, exc: Exception | type[Exception]) -> HttpResponse:
         # Ninja's signature allows an exception class; what arrives is always an instance.

@@ -30,7 +30,7 @@ REQUEST_SECONDS = Histogram(
 DATABASE_ERRORS = Counter(
     "database_errors_total",
     "Requests answered 503 because of the database, by kind.",
-    ["kind"],  # unavailable | read_only | timeout
+    ["kind"],  # unavailable | read_only | timeout | busy
 )
 LOOPBACK = frozenset({"127.0.0.1", "::1"})
 

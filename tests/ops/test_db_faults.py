@@ -1,6 +1,10 @@
-"""A read-only database (failover) and a statement timeout answer 503 + Retry-After, never 500."""
+"""A read-only database (failover), a statement timeout and a locked SQLite database answer
+503 + Retry-After, never 500 (a locked database end to end: tests/tasks/test_task_cap_sqlite.py).
+"""
 
+import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg.errors
@@ -8,7 +12,9 @@ import pytest
 from django.db import InternalError, OperationalError, connection
 from django.test import Client
 
+from tests.ops.test_metrics import sample
 from todo_project.errors import (
+    DATABASE_BUSY,
     DATABASE_READ_ONLY,
     DATABASE_TOO_SLOW,
     DATABASE_UNAVAILABLE,
@@ -48,6 +54,32 @@ def test_database_faults_answer_503_with_retry_after(exc: Exception, detail: str
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
     assert response.content == f'{{"detail": "{detail}"}}'.encode()
+
+
+def sqlite_locked_error(path: Path) -> sqlite3.OperationalError:
+    """The real "database is locked": a second writer while the first holds the lock."""
+    holder = sqlite3.connect(path, isolation_level=None)
+    waiter = sqlite3.connect(path, isolation_level=None, timeout=0)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        waiter.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        return exc
+    finally:
+        holder.close()
+        waiter.close()
+    raise AssertionError("the second writer got the lock")
+
+
+def test_a_locked_sqlite_database_answers_503_busy(tmp_path: Path) -> None:
+    cause = sqlite_locked_error(tmp_path / "db.sqlite3")
+    assert str(cause) == "database is locked"
+    before = sample("database_errors_total", kind="busy")
+    response = error_response(wrapped(OperationalError, cause))
+    assert sample("database_errors_total", kind="busy") == before + 1
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response.content == f'{{"detail": "{DATABASE_BUSY}"}}'.encode()
 
 
 def test_other_internal_errors_stay_500() -> None:
