@@ -86,13 +86,6 @@ keepalive = 5  # used only by gthread
 limit_request_line = 8190
 limit_request_fields = 100
 limit_request_field_size = 16380
-# gunicorn 25.1+'s control socket (gunicornc) defaults to $HOME/.gunicorn/gunicorn.ctl: one
-# path for every instance on a host, and unwritable for a service or container user (it logged
-# a PermissionError at every start). Off unless GUNICORN_CONTROL_SOCKET names a path.
-if os.environ.get("GUNICORN_CONTROL_SOCKET"):
-    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
-else:
-    control_socket_disable = True
 max_requests = 2000
 max_requests_jitter = 1000  # spread recycling so workers do not restart together
 # No access log by default: the app already writes one JSON line per request (request id,

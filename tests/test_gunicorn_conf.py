@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def conf(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    for name in ("WEB_CONCURRENCY", "GUNICORN_WORKER_CLASS", "GUNICORN_CONTROL_SOCKET"):
+    for name in ("WEB_CONCURRENCY", "GUNICORN_WORKER_CLASS"):
         monkeypatch.delenv(name, raising=False)
     return runpy.run_path(str(REPO / "gunicorn.conf.py"))
 
@@ -64,7 +64,6 @@ def test_cgroup_v1_quota(conf: dict[str, Any], tmp_path: Path) -> None:
 def test_workers_follow_available_cpus(conf: dict[str, Any]) -> None:
     assert conf["workers"] == min(conf["available_cpus"]() * 2 + 1, 8)
     assert conf["worker_class"] == "sync"  # behind nginx; the image sets gthread
-    assert conf["control_socket_disable"] is True
 
 
 def test_gunicorn_log_lines_format_under_the_app_logging(

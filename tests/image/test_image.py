@@ -338,6 +338,8 @@ def test_logs_carry_no_secret(server: Server) -> None:
     assert "Booting worker with pid" in logs, logs
     assert "Logging error" not in logs  # gunicorn's own lines format (they print the pid)
     assert "Error" not in logs, logs  # no PermissionError from a control socket, nothing else
+    socket_file = podman("exec", server.name, "sh", "-c", "test -S /tmp/gunicorn.ctl && echo yes")
+    assert socket_file.stdout.strip() == "yes"  # gunicornc works: `podman exec … gunicornc`
     for secret in (DJANGO_SECRET, SECRET, CANARY):
         assert secret not in logs
 
