@@ -1,7 +1,8 @@
 """The container image (Dockerfile, `make image`), built and run with podman (issue 18 items 1, 7).
 
-Built from a copy of the build context with `.env` files planted in it (with a canary value), so
-the test proves `.dockerignore` keeps them out. Then, against a PostgreSQL database created for
+Built from a copy of the tracked files with what a checkout also holds planted in it (`.env`
+files, `.venv`, `node_modules`, build output, each with a canary value), so the test proves
+`.dockerignore` keeps them out. Then, against a PostgreSQL database created for
 the test and our own Redis: the release command (check --deploy, migrate), the server on a free
 port (health, the HEALTHCHECK, an authenticated read and write, non-root), two idle connections
 that must not block a third request, and workers sized from the container's CPU quota.
@@ -34,14 +35,14 @@ from tests.ops.servers import RedisServer, free_port, unavailable
 pytestmark = pytest.mark.image
 
 REPO = Path(__file__).resolve().parents[2]
-# What the Dockerfile needs; .dockerignore decides what of it enters the image.
-CONTEXT = (
-    "Dockerfile", ".dockerignore", "manage.py", "gunicorn.conf.py",
-    "requirements", "todo_project", "tasks", "authbridge", "deploy",
-)  # fmt: skip
 TAG = "localhost/todo-api:image-test"
 CANARY = f"canary-{uuid.uuid4().hex}"
-PLANTED = (".env", ".env.production", "todo_project/.env", "deploy/container/.env")
+# What a developer's checkout holds besides the tracked files: none of it may enter the image.
+PLANTED = (
+    ".env", ".env.production", "todo_project/.env", "deploy/container/.env",
+    ".venv/lib/canary.py", "examples/nextjs/node_modules/canary/index.js",
+    "staticfiles/canary.txt", "db.sqlite3", "dist/canary.whl",
+)  # fmt: skip
 POSTGRES = os.environ.get("IMAGE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 ISSUER = "https://app.example.com"
 HOST = "api.example.com"
@@ -71,17 +72,19 @@ def podman(
 
 @pytest.fixture(scope="module")
 def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The image built from a copy of the context with .env files planted in it."""
+    """The image built from a copy of the tracked files, with a checkout's extras planted in it
+    (.env files, .venv, node_modules, build output), each holding a canary value."""
     require_podman()
     context = tmp_path_factory.mktemp("context")
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "node_modules")
-    for name in CONTEXT:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, context / name, ignore=ignore)
-        else:
-            shutil.copy2(source, context / name)
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True
+    ).stdout.decode()
+    for name in filter(None, tracked.split("\0")):
+        if (REPO / name).is_file():
+            (context / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, context / name)
     for name in PLANTED:
+        (context / name).parent.mkdir(parents=True, exist_ok=True)
         (context / name).write_text(f"DJANGO_SECRET_KEY={CANARY}\nBETTER_AUTH_SECRET={CANARY}\n")
     started = time.monotonic()
     pm.build_app_image(context, tag=TAG)
