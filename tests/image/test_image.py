@@ -347,14 +347,28 @@ def test_logs_carry_no_secret(server: Server) -> None:
         assert secret not in logs
 
 
-def test_workers_follow_the_cpu_quota(image: str, environment: dict[str, str]) -> None:
-    """--cpus 1: 2 x 1 + 1 = 3 workers, whatever the host's core count."""
-    running = start(image, environment, "--cpus", "1")
+def test_as_compose_runs_it_sized_from_the_cpu_quota_stopping_gracefully(
+    image: str, environment: dict[str, str], released: str
+) -> None:
+    """compose.yaml's flags (read-only root, /tmp in memory, no capabilities) and --cpus 1:
+    2 x 1 + 1 = 3 workers, whatever the host's core count; SIGTERM (podman stop) lets gunicorn
+    finish gracefully, well inside compose's stop_grace_period, exit status 0."""
+    hardening = ("--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL")  # noqa: S108
+    running = start(
+        image, environment, "--cpus", "1", *hardening, "--security-opt", "no-new-privileges"
+    )
     try:
         deadline = time.monotonic() + 20
         while running.logs().count("Booting worker") < 3 and time.monotonic() < deadline:
             time.sleep(0.3)
         time.sleep(1)
         assert running.logs().count("Booting worker") == 3, running.logs()
+        assert running.request("GET", "/api/ready")[0] == 200
+        started = time.monotonic()
+        podman("stop", "-t", "25", running.name, timeout=60)
+        assert time.monotonic() - started < 15
+        state = podman("inspect", "--format", "{{.State.ExitCode}}", running.name)
+        assert state.stdout.strip() == "0", running.logs()
+        assert "Shutting down: Master" in running.logs()
     finally:
         podman("rm", "-f", "-t", "5", "--ignore", running.name, check=False)
