@@ -32,6 +32,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from scripts import podman as shared
 from scripts.podman import (
@@ -315,3 +316,71 @@ def remove_stale(*, prefix: str = "authbridge-") -> list[str]:
     for name in names:
         remove(name)
     return names
+
+
+# --- a runner for tests/package/runners.py ------------------------------------------------------
+
+# What the harness passes from the host that must not reach the container: its own PATH, HOME
+# and CA variables (the container has its own, and the CA variables above).
+HOST_ONLY = ("PATH", "HOME", "SSL_CERT_FILE", "SSL_CERT_DIR")
+
+
+def _runner_class() -> type:
+    """ContainerRunner, built on first use so that importing this module stays cheap."""
+    from tests.package.matrix import ROOT
+    from tests.package.runners import Runner
+    from tests.processes import stop
+
+    class ContainerRunner(Runner):
+        """Runs argv in the image; the host's temporary folder and the repository (read-only)
+        are mounted at the same paths and the network is the host's, so the harness's paths
+        and 127.0.0.1 mean the same inside and out. Venvs are made with Debian's python3."""
+
+        def __init__(self, name: str, image: str) -> None:
+            super().__init__(name, python="python3")
+            self.image = image
+            self.last_name = ""
+            self.names: dict[int, str] = {}
+
+        def host_command(
+            self, argv: Sequence[str], *, env: Mapping[str, str], cwd: Path
+        ) -> tuple[list[str], dict[str, str], Path | None]:
+            self.last_name = _name("authbridge-package")
+            temporary = tempfile.gettempdir()
+            mounts = {temporary: temporary, str(ROOT): f"{ROOT}:ro"}
+            inside = {key: value for key, value in env.items() if key not in HOST_ONLY}
+            options = _run_options(mounts, inside, str(cwd), pip_cache=False)
+            command = podman("run", "--rm", "--name", self.last_name, *options, self.image, *argv)
+            return command, _podman_env(), None
+
+        def popen(
+            self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], log: Path
+        ) -> subprocess.Popen[bytes]:
+            process = super().popen(argv, cwd=cwd, env=env, log=log)
+            self.names[process.pid] = self.last_name
+            return process
+
+        def stop(self, process: subprocess.Popen[Any]) -> None:
+            name = self.names.pop(process.pid, None)
+            if name is not None:
+                remove(name)
+            stop(process, timeout=10)
+
+        def close(self) -> None:
+            for name in self.names.values():
+                remove(name)
+
+    return ContainerRunner
+
+
+@contextlib.contextmanager
+def runner(name: str) -> Iterator[object]:
+    """The runner a package test row names ("py313"): Python 3.13 in a Debian 13 container."""
+    if name != "py313":
+        raise ContainerError(f"no container runner named {name!r}")
+    require()
+    made = _runner_class()(name, ensure_image())
+    try:
+        yield made
+    finally:
+        made.close()

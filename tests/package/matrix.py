@@ -47,4 +47,7 @@ ROWS = [
     Row("py311-drf-oldest", ("drf_site", "plain_site")),
     Row("py311-drf-newest", ("drf_site", "plain_site")),
     Row("py311-plain", ("plain_site",)),
+    # Python 3.13 in a Debian 13 container (tests/package/container.py), Better Auth on the host.
+    Row("py313-django52", ("ninja_site", "drf_site", "plain_site"), runner="py313"),
+    Row("py313-django61", ("ninja_site", "drf_site", "plain_site"), runner="py313"),
 ]

@@ -21,7 +21,7 @@ from tests.package import container
 pytestmark = pytest.mark.package
 
 REQUIREMENTS = Path(__file__).resolve().parents[2] / "requirements" / "package"
-LOCK = REQUIREMENTS / "py313-selftest.txt"
+LOCK = REQUIREMENTS / "py313-django61.txt"  # a package test row: Django 6.1 and PyJWT
 
 
 def free_port() -> int:

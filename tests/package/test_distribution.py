@@ -68,6 +68,7 @@ def test_the_wheel_metadata_says_what_it_needs(artifacts: Artifacts) -> None:
     assert {
         "Framework :: Django",
         "Framework :: Django :: 5.2",
+        "Framework :: Django :: 6.1",
         "License :: OSI Approved :: MIT License",
         "Programming Language :: Python :: 3.11",
         "Programming Language :: Python :: 3.13",
