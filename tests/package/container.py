@@ -21,15 +21,17 @@ and the way the package tests run containers.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import http.client
 import os
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
