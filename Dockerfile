@@ -16,6 +16,7 @@ FROM ${BASE_IMAGE} AS python
 RUN --mount=type=secret,id=build-ca,target=/run/build-ca.crt set -eu; \
     ca=""; if [ -f /run/build-ca.crt ]; then ca="-o Acquire::https::CAInfo=/run/build-ca.crt"; fi; \
     apt-get $ca update -q; \
+    DEBIAN_FRONTEND=noninteractive apt-get $ca upgrade -y -q; \
     DEBIAN_FRONTEND=noninteractive apt-get $ca install -y -q --no-install-recommends \
         python3 ca-certificates; \
     rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log

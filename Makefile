@@ -121,8 +121,8 @@ test-stack: setup ## only the stack fault test (kills and restarts parts of its 
 	$(BIN)/python -m pytest -m stack $(PYTEST_ARGS)
 
 # --- container image (issue 18): podman, a Debian base built here with mmdebstrap -------------
-image: ## build the container image localhost/todo-api:latest (podman, as root; about 2 min, 15 s cached)
-	$(PYTHON) -m scripts.podman image
+image: ## build the container image localhost/todo-api:latest (podman, as root; 3 min, 15 s cached; IMAGE_ARGS=--refresh)
+	$(PYTHON) -m scripts.podman image $(IMAGE_ARGS)
 
 test-image: setup ## only the image tests: build it, release against PostgreSQL, serve, probe (needs root)
 	$(BIN)/python -m pytest -m image $(PYTEST_ARGS)

@@ -204,6 +204,24 @@ def debian_mirror(sources: Path = APT_SOURCES) -> str:
     )
 
 
+def debian_security_mirror(sources: Path = APT_SOURCES) -> str | None:
+    """The host's Debian security archive (a `deb` URI ending in /debian-security), or None;
+    $DEBIAN_SECURITY_MIRROR overrides."""
+    if os.environ.get("DEBIAN_SECURITY_MIRROR"):
+        return os.environ["DEBIAN_SECURITY_MIRROR"].rstrip("/")
+    files = [sources / "sources.list"]
+    parts = sources / "sources.list.d"
+    if parts.is_dir():
+        files += sorted(p for p in parts.iterdir() if p.suffix in (".list", ".sources"))
+    for path in files:
+        if not path.is_file():
+            continue
+        for uri in _source_entries(path.read_text(), deb822=path.suffix == ".sources"):
+            if re.match(r"https?://", uri) and uri.rstrip("/").endswith("/debian-security"):
+                return uri.rstrip("/")
+    return None
+
+
 # --- locally built base images ------------------------------------------------------------------
 
 
@@ -220,13 +238,30 @@ class RootfsImage:
         'CMD=["bash"]',
     )
     dpkg_options: tuple[str, ...] = field(default=SLIM_DPKG_OPTIONS)
+    # Also <suite>-updates and <suite>-security, as Docker Hub's debian images list them: the
+    # image's own `apt-get` then installs security fixes.
+    updates: bool = False
 
     @property
     def recipe(self) -> str:
-        return (
+        recipe = (
             f"mmdebstrap --variant=minbase --include={','.join(self.packages)} "
             f"--dpkgopt={','.join(self.dpkg_options)} {self.suite}; {self.changes}"
         )
+        return f"{recipe}; updates" if self.updates else recipe
+
+    def sources(self) -> list[str]:
+        """The sources.list lines of the image (mirrors read from the host's apt, now)."""
+        mirror = debian_mirror()
+        lines = [f"deb {mirror} {self.suite} main"]
+        if self.updates:
+            lines.append(f"deb {mirror} {self.suite}-updates main")
+            security = debian_security_mirror()
+            if security is None:
+                progress(f"no /debian-security in the host's apt sources: no {self.suite}-security")
+            else:
+                lines.append(f"deb {security} {self.suite}-security main")
+        return lines
 
     @property
     def recipe_hash(self) -> str:
@@ -234,7 +269,9 @@ class RootfsImage:
 
 
 # The FROM of the Dockerfile: what Docker Hub calls debian:bookworm-slim, built here.
-DEBIAN_BOOKWORM_SLIM = RootfsImage(tag="localhost/debian:bookworm-slim", suite="bookworm")
+DEBIAN_BOOKWORM_SLIM = RootfsImage(
+    tag="localhost/debian:bookworm-slim", suite="bookworm", updates=True
+)
 
 
 def image_label(tag: str, label: str) -> str | None:
@@ -268,13 +305,14 @@ def build_lock(name: str = "build.lock") -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def ensure_rootfs_image(image: RootfsImage, *, timeout: float = 1800) -> str:
-    """``image.tag``, built with mmdebstrap unless a build of the same recipe is there."""
+def ensure_rootfs_image(image: RootfsImage, *, timeout: float = 1800, refresh: bool = False) -> str:
+    """``image.tag``, built with mmdebstrap unless a build of the same recipe is there (or
+    ``refresh``: built anew, with today's packages)."""
     ensure_tools()
-    if image_label(image.tag, RECIPE_LABEL) == image.recipe_hash:
+    if not refresh and image_label(image.tag, RECIPE_LABEL) == image.recipe_hash:
         return image.tag
     with build_lock():
-        if image_label(image.tag, RECIPE_LABEL) == image.recipe_hash:
+        if not refresh and image_label(image.tag, RECIPE_LABEL) == image.recipe_hash:
             return image.tag  # another process built it while this one waited
         _build_rootfs_image(image, timeout=timeout)
     return image.tag
@@ -283,7 +321,7 @@ def ensure_rootfs_image(image: RootfsImage, *, timeout: float = 1800) -> str:
 def _build_rootfs_image(image: RootfsImage, *, timeout: float) -> None:
     if not is_root():
         raise ContainerError("mmdebstrap builds the base image in root mode: run as root")
-    mirror = debian_mirror()
+    sources = image.sources()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="podman-rootfs-", dir=_build_dir()) as tmp:
         rootfs = Path(tmp) / "rootfs.tar"
@@ -292,7 +330,7 @@ def _build_rootfs_image(image: RootfsImage, *, timeout: float) -> None:
         if image.packages:
             argv.append(f"--include={','.join(image.packages)}")
         argv += [f"--dpkgopt={option}" for option in image.dpkg_options]
-        argv += [image.suite, str(rootfs), f"deb {mirror} {image.suite} main"]
+        argv += [image.suite, str(rootfs), *sources]
         built = subprocess.run(  # noqa: S603
             argv,
             capture_output=True,
@@ -314,9 +352,9 @@ def _build_rootfs_image(image: RootfsImage, *, timeout: float) -> None:
     progress(f"built {image.tag} in {time.monotonic() - started:.0f} s")
 
 
-def ensure_base_image() -> str:
+def ensure_base_image(*, refresh: bool = False) -> str:
     """localhost/debian:bookworm-slim, the Dockerfile's base."""
-    return ensure_rootfs_image(DEBIAN_BOOKWORM_SLIM)
+    return ensure_rootfs_image(DEBIAN_BOOKWORM_SLIM, refresh=refresh)
 
 
 # --- the app image ------------------------------------------------------------------------------
@@ -332,10 +370,21 @@ def build_args() -> list[str]:
 
 
 def build_app_image(
-    context: Path, *, tag: str = APP_IMAGE, extra: Sequence[str] = (), timeout: float = 1800
+    context: Path,
+    *,
+    tag: str = APP_IMAGE,
+    extra: Sequence[str] = (),
+    timeout: float = 1800,
+    refresh: bool = False,
 ) -> str:
-    """``podman build`` of context/Dockerfile on the local base; returns the tag."""
-    base = ensure_base_image()
+    """``podman build`` of context/Dockerfile on the local base; returns the tag.
+
+    ``refresh``: a new base and no cached layer, so every Debian and Python package is
+    downloaded again (security fixes); otherwise unchanged steps are reused (seconds).
+    """
+    base = ensure_base_image(refresh=refresh)
+    if refresh:
+        extra = ("--no-cache", *extra)
     started = time.monotonic()
     argv = podman(
         "build",
@@ -363,6 +412,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     image = commands.add_parser("image", help="build the app image from the Dockerfile")
     image.add_argument("--tag", default=APP_IMAGE)
     image.add_argument("--context", type=Path, default=Path(__file__).resolve().parent.parent)
+    image.add_argument(
+        "--refresh",
+        action="store_true",
+        help="rebuild the base and every layer: today's Debian security fixes",
+    )
     args = parser.parse_args(argv)
     try:
         reason = unavailable()
@@ -372,7 +426,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "base":
             sys.stdout.write(ensure_base_image() + "\n")
         else:
-            sys.stdout.write(build_app_image(args.context, tag=args.tag) + "\n")
+            tag = build_app_image(args.context, tag=args.tag, refresh=args.refresh)
+            sys.stdout.write(tag + "\n")
     except ContainerError as error:
         progress(str(error))
         return 1
