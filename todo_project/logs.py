@@ -23,10 +23,11 @@ def configure_structlog(*, min_level: int) -> None:
     nothing (with ``structlog.stdlib.BoundLogger`` it went through the processors first).
     Per-logger levels from ``LOGGING`` still apply after that, as for any ``logging`` call.
 
-    No line shows a record's thread or process name, so ``logging`` stops collecting them
-    for every record (the "Optimization" section of Python's logging HOWTO). The process id
-    stays: gunicorn's own lines print it (``[%(process)d]``), and without it every one of them
-    ("Booting worker", "Worker timeout") was a "--- Logging error ---" traceback instead.
+    No line of ours shows a record's thread or process name, so ``logging`` stops collecting
+    them for every record (the "Optimization" section of Python's logging HOWTO). The process
+    id stays: gunicorn's own lines show it (``[%(process)d]``), and with ``preload_app`` they
+    go through this configuration; without it every one of them (worker boots, timeouts)
+    was a "Logging error" traceback instead.
     """
     logging.logThreads = False
     logging.logMultiprocessing = False
