@@ -83,15 +83,25 @@ format: setup ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --python-platform linux --quiet $(LOCK_FLAGS)
+# uv only compiles the locks: it lives in a virtualenv of its own (.venv-tools, from the
+# hash-pinned requirements/tools.txt), not in what serving or testing installs.
+TOOLS_VENV := $(VENV)-tools
+UV := $(TOOLS_VENV)/bin/uv
+$(TOOLS_VENV)/.installed: requirements/tools.txt
+	@test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements/tools.txt
+	@touch $@
+
+UV_COMPILE = $(UV) pip compile pyproject.toml --generate-hashes --python-version 3.11 --python-platform linux --quiet $(LOCK_FLAGS)
 
 # The package test matrix (tests/package): requirements/package/<row>.in -> <row>.txt, for the
 # Python version the row's name starts with (py311-... -> 3.11, py313-... -> 3.13).
 PACKAGE_ROWS = $(sort $(basename $(notdir $(wildcard requirements/package/*.in))))
 row_python = $(patsubst py3%,3.%,$(firstword $(subst -, ,$(1))))
-UV_COMPILE_ROW = $(BIN)/uv pip compile --generate-hashes --python-platform linux --quiet $(LOCK_FLAGS)
+UV_COMPILE_ROW = $(UV) pip compile --generate-hashes --python-platform linux --quiet $(LOCK_FLAGS)
 
-lock: setup ## recompile the hash-pinned requirement files (pyproject.toml, requirements/package/*.in; keeps pins)
+lock: $(TOOLS_VENV)/.installed ## recompile the hash-pinned requirement files (pyproject.toml, requirements/*.in, requirements/package/*.in; keeps pins)
+	$(UV_COMPILE_ROW) --python-version 3.11 requirements/tools.in -o requirements/tools.txt
 	$(UV_COMPILE) -o requirements/main.txt
 	$(UV_COMPILE) --extra dev -o requirements/dev.txt
 	$(foreach row,$(PACKAGE_ROWS),$(UV_COMPILE_ROW) --python-version $(call row_python,$(row)) requirements/package/$(row).in -o requirements/package/$(row).txt && ) true
@@ -133,5 +143,5 @@ superuser: setup-main ## create an admin user for /admin/
 	$(BIN)/python manage.py createsuperuser
 
 clean: ## remove the virtualenv and caches (keeps .env and db.sqlite3)
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(E2E_DIR)/node_modules \
+	rm -rf $(VENV) $(TOOLS_VENV) .pytest_cache .mypy_cache .ruff_cache $(E2E_DIR)/node_modules \
 	  tests/browser/node_modules examples/nextjs/node_modules examples/nextjs/.next

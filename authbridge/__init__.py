@@ -17,6 +17,8 @@ __all__ = [
     "UserMismatch",
     "get_config",
     "get_verifier",
+    "identity_of",
+    "identity_required_of",
 ]
 
 EXPORTS = {
@@ -25,6 +27,8 @@ EXPORTS = {
     "KeysUnavailable": "authbridge.errors",
     "UserMismatch": "authbridge.errors",
     "Identity": "authbridge.identity",
+    "identity_of": "authbridge.identity",
+    "identity_required_of": "authbridge.identity",
     "get_config": "authbridge.config",
     "get_verifier": "authbridge.config",
 }
@@ -32,7 +36,7 @@ EXPORTS = {
 if TYPE_CHECKING:
     from authbridge.config import get_config, get_verifier
     from authbridge.errors import AuthError, InvalidToken, KeysUnavailable, UserMismatch
-    from authbridge.identity import Identity
+    from authbridge.identity import Identity, identity_of, identity_required_of
 
 
 def __getattr__(name: str) -> Any:

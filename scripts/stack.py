@@ -25,6 +25,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATE = REPO / "deploy" / "nginx-todo-api.conf.template"
+BEHIND_LB_TEMPLATE = REPO / "deploy" / "nginx-todo-api-behind-lb.conf.template"
+CORS_ORIGINS = ("http://localhost:3000", "http://127.0.0.1:3000")  # the example frontend
+METRICS_TOKEN = "stack-metrics-token-" + "m" * 24  # scrape: nginx's internal listener
+TEMP_KINDS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 START_TIMEOUT_SECONDS = 30.0
 PG_USER = "postgres"
 
@@ -86,16 +90,55 @@ def postgres_bin_dirs() -> list[str]:
     return sorted((str(p) for p in Path("/usr/lib/postgresql").glob("*/bin")), reverse=True)
 
 
-def render_nginx_site(*, listen: int, upstreams: list[int], per_ip_rate: str, burst: int) -> str:
-    """The shipped template with our values, like ``envsubst`` with a list of variables."""
+def render_nginx_site(
+    *,
+    listen: int,
+    upstreams: list[int],
+    per_ip_rate: str,
+    burst: int,
+    metrics_listen: int,
+    cors_origins: tuple[str, ...] = CORS_ORIGINS,
+    admin_allow: tuple[str, ...] = ("127.0.0.1",),
+    metrics_allow: tuple[str, ...] = ("127.0.0.1",),
+    balancer_range: str | None = None,
+) -> str:
+    """A shipped template with our values, like ``envsubst`` with a list of variables:
+    the balancer variant when ``balancer_range`` is given, else the direct one."""
     values = {
         "TODO_LISTEN": f"127.0.0.1:{listen}",
         "TODO_SERVER_NAME": "127.0.0.1 localhost",
         "TODO_UPSTREAMS": " ".join(f"server 127.0.0.1:{port};" for port in upstreams),
         "TODO_PER_IP_RATE": per_ip_rate,
         "TODO_PER_IP_BURST": str(burst),
+        "TODO_CORS_ORIGINS": " ".join(f'"{origin}" 1;' for origin in cors_origins),
+        "TODO_ADMIN_ALLOW": " ".join(f"allow {address};" for address in admin_allow),
+        "TODO_METRICS_LISTEN": f"127.0.0.1:{metrics_listen}",
+        "TODO_METRICS_ALLOW": " ".join(f"allow {address};" for address in metrics_allow),
+        "TODO_METRICS_INSTANCES": " ".join(f"{port} 127.0.0.1:{port};" for port in upstreams),
+        "TODO_BALANCER_RANGE": balancer_range or "",
     }
-    return re.sub(r"\$\{(TODO_[A-Z_]+)\}", lambda m: values[m[1]], TEMPLATE.read_text())
+    template = BEHIND_LB_TEMPLATE if balancer_range else TEMPLATE
+    return re.sub(r"\$\{(TODO_[A-Z_]+)\}", lambda m: values[m[1]], template.read_text())
+
+
+def start_nginx(prefix: Path, site: str, *, log: Path) -> "subprocess.Popen[bytes]":
+    """nginx in the foreground with ``site`` as its only site, everything under ``prefix``."""
+    nginx = find_binary("nginx")
+    prefix.mkdir(exist_ok=True)
+    prefix.chmod(0o777)  # nginx workers run as nobody and keep request bodies here
+    (prefix / "todo-api.conf").write_text(site)
+    user = "user nobody nogroup;\n" if os.geteuid() == 0 else ""
+    (prefix / "nginx.conf").write_text(
+        f"{user}worker_processes 1;\npid {prefix}/nginx.pid;\nerror_log stderr warn;\n"
+        "events { worker_connections 1024; }\n"
+        "http {\n  access_log off;\n"
+        + "".join(f"  {kind}_temp_path {prefix}/{kind};\n" for kind in TEMP_KINDS)
+        + f"  include {prefix}/todo-api.conf;\n}}\n"
+    )
+    return subprocess.Popen(
+        [nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
+        stdout=log.open("ab"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
 
 
 @dataclass
@@ -108,6 +151,7 @@ class Stack:
     per_ip_rate: str = "50r/s"
     per_ip_burst: int = 100
     nginx_port: int = field(default_factory=free_port)
+    metrics_port: int = field(default_factory=free_port)  # nginx's internal metrics listener
     app_ports: list[int] = field(default_factory=lambda: [free_port(), free_port()])
     pg_port: int = field(default_factory=free_port)
     redis_port: int = field(default_factory=free_port)
@@ -133,6 +177,8 @@ class Stack:
             "DATABASE_URL": self.database_url,
             "REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
             "WEB_CONCURRENCY": str(self.workers),
+            "CORS_ALLOWED_ORIGINS": ",".join(CORS_ORIGINS),
+            "METRICS_TOKEN": METRICS_TOKEN,
         }
         env.update(self.app_env)
         env.update(extra)
@@ -186,17 +232,21 @@ class Stack:
             subprocess.run([*manage, *command], check=True, env=self.env(), cwd=REPO, timeout=300)
 
     def start_app(self, index: int) -> None:
-        port = self.app_ports[index]
-        metrics_dir = self.workdir / f"metrics-{index}"
+        port, metrics_dir = self.app_ports[index], self.workdir / f"metrics-{index}"
+        self.start_instance(f"app-{index}", port, metrics_dir)
+
+    def start_instance(self, name: str, port: int, metrics_dir: Path, **extra: str) -> None:
+        """One gunicorn instance on ``port`` (``extra`` overrides the environment)."""
         env = self.env(HOST="127.0.0.1", PORT=str(port), PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+        env.update(extra)
         metrics_dir.mkdir(exist_ok=True)
-        log = (self.workdir / f"app-{index}.log").open("ab")
+        log = (self.workdir / f"{name}.log").open("ab")
         gunicorn = str(Path(sys.executable).parent / "gunicorn")
-        self.processes[f"app-{index}"] = subprocess.Popen(
+        self.processes[name] = subprocess.Popen(
             [gunicorn, "todo_project.wsgi", "-c", str(REPO / "gunicorn.conf.py")],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-        wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/api/health"), what=f"app {index}")
+        wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/api/health"), what=name)
 
     def kill_app(self, index: int) -> None:
         """SIGKILL the whole instance (master and workers), as a crash or an OOM kill would."""
@@ -206,28 +256,12 @@ class Stack:
 
     # --- nginx ---------------------------------------------------------------------------
     def start_nginx(self) -> None:
-        nginx = find_binary("nginx")
-        prefix = self.workdir / "nginx"
-        prefix.mkdir(exist_ok=True)
-        prefix.chmod(0o777)  # nginx workers run as nobody and keep request bodies here
         site = render_nginx_site(
-            listen=self.nginx_port, upstreams=self.app_ports,
+            listen=self.nginx_port, upstreams=self.app_ports, metrics_listen=self.metrics_port,
             per_ip_rate=self.per_ip_rate, burst=self.per_ip_burst,
         )  # fmt: skip
-        (prefix / "todo-api.conf").write_text(site)
-        user = "user nobody nogroup;\n" if os.geteuid() == 0 else ""
-        (prefix / "nginx.conf").write_text(
-            f"{user}worker_processes 1;\npid {prefix}/nginx.pid;\nerror_log stderr warn;\n"
-            "events { worker_connections 1024; }\n"
-            "http {\n  access_log off;\n"
-            + "".join(f"  {kind}_temp_path {prefix}/{kind};\n" for kind in TEMP_KINDS)
-            + f"  include {prefix}/todo-api.conf;\n}}\n"
-        )
-        log = (self.workdir / "nginx.log").open("ab")
-        self.processes["nginx"] = subprocess.Popen(
-            [nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        log = self.workdir / "nginx.log"
+        self.processes["nginx"] = start_nginx(self.workdir / "nginx", site, log=log)
         wait_until(lambda: http_ok(f"{self.url}/api/health"), what="nginx")
 
     # --- all of it -----------------------------------------------------------------------
@@ -246,8 +280,8 @@ class Stack:
             raise
 
     def stop(self) -> None:
-        for name, process in reversed(list(self.processes.items())):
-            if name.startswith("app-"):
+        for process in reversed(list(self.processes.values())):
+            if isinstance(process.args, list) and str(process.args[0]).endswith("gunicorn"):
                 os.killpg(process.pid, signal.SIGTERM)
             else:
                 process.terminate()
@@ -259,9 +293,6 @@ class Stack:
         self.processes.clear()
         if (self.workdir / "pg" / "postmaster.pid").exists():
             self.stop_postgres()
-
-
-TEMP_KINDS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 
 
 def mint_token(stack: Stack) -> str:
@@ -286,6 +317,8 @@ def main() -> None:
             f"\nstack: up at {stack.url}  (nginx -> gunicorn :{stack.app_ports[0]} and "
             f":{stack.app_ports[1]} -> PostgreSQL :{stack.pg_port}, Redis :{stack.redis_port})\n"
             f'  curl -H "Authorization: Bearer {token}" {stack.url}/api/dev-user/tasks\n'
+            f'  curl -H "Authorization: Bearer {METRICS_TOKEN}" '
+            f"http://127.0.0.1:{stack.metrics_port}/metrics/{stack.app_ports[0]}\n"
             "Ctrl-C stops everything.",
             flush=True,
         )

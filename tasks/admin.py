@@ -1,4 +1,7 @@
-"""Admin for inspecting task data: every user's tasks, through ``Task.unscoped`` by name."""
+"""Admin for inspecting task data: every user's tasks, through ``Task.unscoped`` by name.
+
+The erased users are shown read-only: the record is what keeps an erasure in force.
+"""
 
 from django.contrib import admin, messages
 from django.db import transaction
@@ -6,7 +9,7 @@ from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from tasks.models import IdempotencyRecord, Task
+from tasks.models import ErasedUser, IdempotencyRecord, Task
 
 
 @admin.register(Task)
@@ -55,3 +58,27 @@ class TaskAdmin(admin.ModelAdmin[Task]):
             completed=completed, updated_at=timezone.now(), version=F("version") + 1
         )
         self.message_user(request, f"{count} task(s) updated.", messages.SUCCESS)
+
+
+@admin.register(ErasedUser)
+class ErasedUserAdmin(admin.ModelAdmin[ErasedUser]):
+    """Who was erased, and when; read-only (erase through the API or ``erase_user_data``)."""
+
+    list_display = ("user_id", "erased_at")
+    search_fields = ("=user_id",)
+    date_hierarchy = "erased_at"
+    ordering = ("-erased_at", "-id")
+    list_per_page = 50
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ErasedUser]:
+        return ErasedUser.unscoped.order_by(*self.get_ordering(request))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ErasedUser | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: ErasedUser | None = None) -> bool:
+        return False

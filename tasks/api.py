@@ -1,4 +1,4 @@
-"""The tasks router: thin handlers; every query starts from ``user_tasks(request)``."""
+"""The tasks and account routers: thin handlers; every query starts from the token's user."""
 
 import json
 from http import HTTPStatus
@@ -8,9 +8,13 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from ninja import Header, NinjaAPI, Path, Query, Router, Status
 
+from authbridge import InvalidToken, identity_required_of
 from authbridge.ninja import BetterAuthBearer
-from tasks import services
+from authbridge.refusals import refusal_for
+from tasks import erasure, services
+from tasks.conditional import etag_for, versions_matching
 from tasks.errors import (
+    AccountErased,
     IdempotencyKeyReused,
     PreconditionFailed,
     TaskError,
@@ -21,6 +25,7 @@ from tasks.models import IDEMPOTENCY_KEY_MAX_LENGTH, Task, TaskQuerySet
 from tasks.schemas import (
     ClearedOut,
     CompleteIn,
+    ErasedOut,
     PagedTaskOut,
     PageParams,
     TaskFilters,
@@ -34,6 +39,7 @@ from todo_project.openapi import response_headers
 from todo_project.schemas import DetailOut, ValidationErrorOut
 
 router = Router(auth=BetterAuthBearer(bind_path_user="user_id"), tags=["tasks"])
+account_router = Router(auth=BetterAuthBearer(bind_path_user="user_id"), tags=["account"])
 
 # Only documents the path; the bearer has already checked it equals the token's sub.
 UserId = Annotated[str, Path(description="Must equal the token's `sub`.")]
@@ -58,6 +64,7 @@ TASK_ERROR_STATUS: dict[type[TaskError], HTTPStatus] = {
     PreconditionFailed: HTTPStatus.PRECONDITION_FAILED,
     IdempotencyKeyReused: HTTPStatus.CONFLICT,
     TooManyTasks: HTTPStatus.CONFLICT,
+    AccountErased: HTTPStatus.UNAUTHORIZED,
 }
 
 
@@ -67,6 +74,10 @@ def register_task_errors(api: NinjaAPI) -> None:
     def handle(request: HttpRequest, exc: Exception | type[Exception]) -> HttpResponse:
         # Ninja's signature allows an exception class; what arrives is always an instance.
         error = exc if isinstance(exc, Exception) else exc()
+        if isinstance(error, AccountErased):
+            # A token the erasure made useless: authbridge's 401 (challenge, log, counter).
+            refusal = InvalidToken(str(error), reason="account_erased")
+            return refusal_for(request, refusal).response()
         status = next(s for kind, s in TASK_ERROR_STATUS.items() if isinstance(error, kind))
         return JsonResponse({"detail": str(error)}, status=status)
 
@@ -81,7 +92,7 @@ def errors(*codes: int) -> dict[int, Any]:
 
 def owner_id(request: HttpRequest) -> str:
     """The token's sub, never the path value (the bearer has compared them already)."""
-    return str(request.auth.user_id)  # type: ignore[attr-defined]  # set by BetterAuthBearer
+    return identity_required_of(request).user_id
 
 
 def user_tasks(request: HttpRequest) -> TaskQuerySet:
@@ -89,7 +100,7 @@ def user_tasks(request: HttpRequest) -> TaskQuerySet:
 
 
 def with_etag(response: HttpResponse, task: Task) -> Task:
-    response["ETag"] = services.etag_for(task)
+    response["ETag"] = etag_for(task)
     return task
 
 
@@ -144,7 +155,12 @@ def create_task(
     idempotency_key: IdempotencyKey = None,
 ) -> Status[dict[str, Any]]:
     owner = owner_id(request)
-    created = services.create_task(user_id=owner, fields=payload.model_dump(), key=idempotency_key)
+    created = services.create_task(
+        user_id=owner,
+        fields=payload.model_dump(),
+        key=idempotency_key,
+        issued_at=identity_required_of(request).issued_at,
+    )
     response["Location"] = reverse(
         "api:task", kwargs={"user_id": owner, "task_id": created.task.pk}
     )
@@ -184,7 +200,10 @@ def replace_task(
 ) -> Task:
     """Replace every field; the ones omitted return to their defaults."""
     task = services.update_task(
-        tasks=user_tasks(request), task_id=task_id, fields=payload.model_dump(), if_match=if_match
+        user_id=owner_id(request),
+        task_id=task_id,
+        fields=payload.model_dump(),
+        versions=versions_matching(if_match, task_id=task_id),
     )
     return with_etag(response, task)
 
@@ -206,7 +225,10 @@ def update_task(
     """Change only the fields sent."""
     fields = payload.model_dump(exclude_unset=True)
     task = services.update_task(
-        tasks=user_tasks(request), task_id=task_id, fields=fields, if_match=if_match
+        user_id=owner_id(request),
+        task_id=task_id,
+        fields=fields,
+        versions=versions_matching(if_match, task_id=task_id),
     )
     return with_etag(response, task)
 
@@ -220,7 +242,8 @@ def update_task(
 def delete_task(
     request: HttpRequest, user_id: UserId, task_id: int, if_match: IfMatch = None
 ) -> Status[None]:
-    services.delete_task(user_id=owner_id(request), task_id=task_id, if_match=if_match)
+    versions = versions_matching(if_match, task_id=task_id)
+    services.delete_task(user_id=owner_id(request), task_id=task_id, versions=versions)
     return Status(HTTPStatus.NO_CONTENT, None)
 
 
@@ -241,6 +264,26 @@ def complete_task(
     """No body toggles; ``{"completed": true|false}`` sets (safe to retry)."""
     completed = None if payload is None else payload.completed
     task = services.complete_task(
-        tasks=user_tasks(request), task_id=task_id, completed=completed, if_match=if_match
+        user_id=owner_id(request),
+        task_id=task_id,
+        completed=completed,
+        versions=versions_matching(if_match, task_id=task_id),
     )
     return with_etag(response, task)
+
+
+@account_router.delete(
+    "",
+    response={200: ErasedOut, **errors()},
+    operation_id="erase_account",
+    openapi_extra=response_headers(),
+)
+def erase_account(request: HttpRequest, user_id: UserId) -> dict[str, int]:
+    """Erase everything stored for this user: every task and every stored retry answer.
+
+    For account deletion: call it (e.g. from Better Auth's `user.deleteUser.beforeDelete` hook)
+    before the account goes. Safe to repeat: a second call erases nothing and answers zeros.
+    From then on a create with a token issued before the erasure is 401; a token issued after
+    it may create again.
+    """
+    return erasure.erase_user(owner_id(request)).as_dict()

@@ -28,3 +28,12 @@ class TooManyTasks(TaskError):
     """The user already stores TASKS_PER_USER_MAX tasks (tasks.limits)."""
 
     message = "You have as many tasks as one user may store; delete some before creating more."
+
+
+class AccountErased(TaskError):
+    """A create with a token issued before the user's data was erased (tasks.erasure)."""
+
+    message = (
+        "The account was deleted after this token was issued; "
+        "a token issued before the deletion cannot create tasks."
+    )

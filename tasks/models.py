@@ -1,4 +1,6 @@
-"""Task and its user-scoped managers: every query a request runs starts from ``for_user``.
+"""Task, its idempotency records and the erased users, each with a user-scoped manager.
+
+Every query a request runs starts from ``for_user``.
 
 ``Task.objects`` (the default manager) refuses to build a query without a user; the admin and
 maintenance code ask for every user's rows by name, ``Task.unscoped``, which is also the base
@@ -7,7 +9,7 @@ manager Django uses for saving, deleting and ``refresh_from_db`` (CONTRACT §6, 
 
 import datetime
 from collections.abc import Collection
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
@@ -37,10 +39,12 @@ M = TypeVar("M", bound=models.Model)
 
 
 class UserScopedManager(models.Manager[M]):
-    """The default manager of a user-owned model: ``for_user(user_id)`` is the only way in."""
+    """The default manager of a user-owned model (a ``user_id`` column): ``for_user(user_id)``
+    is the only way in; any other query raises UnscopedQueryError."""
 
     # Data migrations get this manager too, so they also name ``unscoped`` to see every row.
     use_in_migrations = True
+    queryset_class: type[models.QuerySet[Any]] = models.QuerySet
 
     def get_queryset(self) -> models.QuerySet[M]:
         name = self.model.__name__
@@ -48,6 +52,12 @@ class UserScopedManager(models.Manager[M]):
             f"{name}.{self.name} needs a user: use {name}.{self.name}.for_user(user_id), "
             f"or {name}.unscoped where every user's rows are meant (admin, maintenance)."
         )
+
+    def for_user(self, user_id: str) -> models.QuerySet[M]:
+        """The rows of ``user_id`` only (an empty id is a bug, never client input)."""
+        _require_user(user_id)
+        rows: models.QuerySet[M] = self.queryset_class(self.model, using=self._db)
+        return rows.filter(user_id=user_id)
 
 
 # What a list page reads: the fields of TaskOut (tasks/schemas.py), nothing else.
@@ -122,9 +132,10 @@ class TaskQuerySet(models.QuerySet["Task"]):
 class TaskManager(UserScopedManager["Task"]):
     """The only way requests reach tasks: ``Task.objects.for_user(user_id)``."""
 
+    queryset_class = TaskQuerySet
+
     def for_user(self, user_id: str) -> TaskQuerySet:
-        _require_user(user_id)
-        return TaskQuerySet(self.model, using=self._db).filter(user_id=user_id)
+        return cast(TaskQuerySet, super().for_user(user_id))
 
 
 class UnscopedTaskManager(models.Manager["Task"]):
@@ -211,10 +222,7 @@ class Task(models.Model):
 
 
 class IdempotencyRecordManager(UserScopedManager["IdempotencyRecord"]):
-    def for_user(self, user_id: str) -> models.QuerySet["IdempotencyRecord"]:
-        _require_user(user_id)
-        records: models.QuerySet[IdempotencyRecord] = models.QuerySet(self.model, using=self._db)
-        return records.filter(user_id=user_id)
+    """``IdempotencyRecord.objects.for_user(user_id)``."""
 
 
 class UnscopedIdempotencyRecordManager(models.Manager["IdempotencyRecord"]):
@@ -263,3 +271,39 @@ class IdempotencyRecord(models.Model):
                 if others.filter(key=self.key).exists():
                     message = self.unique_error_message(type(self), ("user_id", "key"))
                     raise ValidationError({NON_FIELD_ERRORS: [message]})
+
+
+class ErasedUserManager(UserScopedManager["ErasedUser"]):
+    """``ErasedUser.objects.for_user(user_id)``."""
+
+
+class UnscopedErasedUserManager(models.Manager["ErasedUser"]):
+    """Every erased user, by name: ``ErasedUser.unscoped`` (the admin)."""
+
+    use_in_migrations = True
+
+
+class ErasedUser(models.Model):
+    """A user whose data was erased (``DELETE /api/{user_id}/account``, ``erase_user_data``).
+
+    Only the id and the time: a create with a token issued before ``erased_at`` is refused
+    (CONTRACT §4, §5), so a token that outlives its account cannot bring data back.
+    """
+
+    user_id = models.CharField(max_length=USER_ID_MAX_LENGTH, unique=True)
+    erased_at = models.DateTimeField(help_text="The last erasure; older tokens cannot create.")
+
+    objects: ClassVar[ErasedUserManager] = ErasedUserManager()
+    unscoped: ClassVar[UnscopedErasedUserManager] = UnscopedErasedUserManager()
+
+    class Meta:
+        default_manager_name = "objects"
+        base_manager_name = "unscoped"
+        constraints = (
+            models.CheckConstraint(
+                condition=GreaterThan(Length("user_id"), 0), name="erased_user_id_not_blank"
+            ),
+        )
+
+    def __str__(self) -> str:
+        return self.user_id

@@ -174,3 +174,10 @@ class PageParams(Schema):
 
 class ClearedOut(Schema):
     deleted: int
+
+
+class ErasedOut(Schema):
+    """What ``DELETE /api/{user_id}/account`` erased: how many rows of each kind."""
+
+    tasks: int = Field(description="Tasks deleted.")
+    idempotency_records: int = Field(description="Stored answers to retried creates deleted.")

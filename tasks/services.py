@@ -1,16 +1,16 @@
-"""Writes needing more than one ORM call: conditional writes (If-Match), toggle, idempotent create.
+"""Writes needing more than one ORM call: conditional writes, toggle, idempotent create.
 
-Every function takes the caller's already user-scoped ``TaskQuerySet`` or the token's user id;
-none of them can reach another user's rows. Updates are single ``UPDATE … RETURNING``
-statements guarded by the version, so concurrent writers never lose an update, a stale
-``If-Match`` changes nothing, and each answer is the row exactly as its own write left it.
-Refusals are the domain's errors (``tasks.errors``); ``tasks.api`` turns them into HTTP.
+Every function takes the token's user id (``user_id``) and domain values, and reaches rows only
+through ``Task.objects.for_user(user_id)``: none can touch another user's. Updates are single
+``UPDATE … RETURNING`` statements guarded by the version, so concurrent writers never lose an
+update, a stale precondition (``versions``: what ``tasks.conditional`` read from If-Match)
+changes nothing, and each answer is the row exactly as its own write left it. Refusals are the
+domain's errors (``tasks.errors``); ``tasks.api`` turns them into HTTP.
 """
 
 import datetime
 import hashlib
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -22,12 +22,10 @@ from django.db.models import Case, F, Q, Value, When
 from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
-from tasks import limits
+from tasks import erasure, limits
+from tasks.conditional import Versions, etag_for
 from tasks.errors import IdempotencyKeyReused, PreconditionFailed, TaskNotFound
 from tasks.models import IDEMPOTENCY_WINDOW, IdempotencyRecord, Task, TaskQuerySet
-
-# Versions and ids are bigints: 18 digits always fit, so a crafted tag cannot overflow a query.
-_STRONG_TAG = re.compile(r'"(?P<task_id>\d{1,18})-(?P<version>\d{1,18})"')
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,22 +36,7 @@ class Created:
     etag: str
 
 
-def etag_for(task: Task) -> str:
-    """A strong validator: the version changes with every write, unlike timestamps' precision."""
-    return f'"{task.pk}-{task.version}"'
-
-
-def matching_versions(if_match: str, *, task_id: int) -> set[int] | None:
-    """The versions of ``task_id`` an If-Match header names; ``None`` means ``*`` (any)."""
-    if if_match.strip() == "*":
-        return None
-    tags = (_STRONG_TAG.fullmatch(tag.strip()) for tag in if_match.split(","))
-    # Weak tags (W/"…") never match: If-Match uses the strong comparison (RFC 9110 §13.1.1).
-    return {int(m["version"]) for m in tags if m and int(m["task_id"]) == task_id}
-
-
-def _precondition(if_match: str | None, *, task_id: int) -> Q:
-    versions = None if if_match is None else matching_versions(if_match, task_id=task_id)
+def _precondition(versions: Versions) -> Q:
     return Q() if versions is None else Q(version__in=versions)
 
 
@@ -83,12 +66,10 @@ def update_returning(tasks: TaskQuerySet, values: Mapping[str, Any]) -> list[Tas
     return list(tasks.raw(f"{sql} {returning}", (*params, *returning_params), using=using))
 
 
-def _write(
-    *, tasks: TaskQuerySet, task_id: int, if_match: str | None, values: dict[str, Any]
-) -> Task:
+def _write(*, user_id: str, task_id: int, versions: Versions, values: dict[str, Any]) -> Task:
     """One conditional UPDATE … RETURNING; TaskNotFound if missing, PreconditionFailed if stale."""
-    target = tasks.filter(pk=task_id)
-    written = update_returning(target.filter(_precondition(if_match, task_id=task_id)), values)
+    target = Task.objects.for_user(user_id).filter(pk=task_id)
+    written = update_returning(target.filter(_precondition(versions)), values)
     if written:
         return written[0]
     if not target.exists():
@@ -109,22 +90,21 @@ def _with_bump(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def update_task(
-    *, tasks: TaskQuerySet, task_id: int, fields: dict[str, Any], if_match: str | None
+    *, user_id: str, task_id: int, fields: dict[str, Any], versions: Versions = None
 ) -> Task:
-    """PUT and PATCH: set ``fields`` atomically; a write that changes nothing keeps the ETag."""
+    """PUT and PATCH: set ``fields`` atomically; a write that changes nothing keeps the version."""
     if not fields:
-        task = tasks.filter(pk=task_id).first()
+        task = Task.objects.for_user(user_id).filter(pk=task_id).first()
         if task is None:
             raise TaskNotFound
-        versions = None if if_match is None else matching_versions(if_match, task_id=task_id)
         if versions is not None and task.version not in versions:
             raise PreconditionFailed
         return task
-    return _write(tasks=tasks, task_id=task_id, if_match=if_match, values=_with_bump(fields))
+    return _write(user_id=user_id, task_id=task_id, versions=versions, values=_with_bump(fields))
 
 
 def complete_task(
-    *, tasks: TaskQuerySet, task_id: int, completed: bool | None, if_match: str | None
+    *, user_id: str, task_id: int, completed: bool | None, versions: Versions = None
 ) -> Task:
     """``completed=None`` toggles inside the UPDATE, so concurrent toggles all count."""
     if completed is not None:
@@ -135,7 +115,7 @@ def complete_task(
             "version": F("version") + 1,
             "updated_at": timezone.now(),
         }
-    return _write(tasks=tasks, task_id=task_id, if_match=if_match, values=values)
+    return _write(user_id=user_id, task_id=task_id, versions=versions, values=values)
 
 
 def _forget_deleted_tasks(user_id: str) -> None:
@@ -148,9 +128,9 @@ def _forget_deleted_tasks(user_id: str) -> None:
     IdempotencyRecord.objects.for_user(user_id).exclude(task_id__in=existing).delete()
 
 
-def delete_task(*, user_id: str, task_id: int, if_match: str | None) -> None:
+def delete_task(*, user_id: str, task_id: int, versions: Versions = None) -> None:
     target = Task.objects.for_user(user_id).filter(pk=task_id)
-    deleted, _ = target.filter(_precondition(if_match, task_id=task_id)).delete()
+    deleted, _ = target.filter(_precondition(versions)).delete()
     if deleted:
         _forget_deleted_tasks(user_id)
         return
@@ -208,15 +188,24 @@ def _replay(*, user_id: str, key: str, digest: str, cutoff: datetime.datetime) -
     return Created(task=restore(record.snapshot, user_id=user_id), etag=record.etag)
 
 
-def create_task(*, user_id: str, fields: Mapping[str, Any], key: str | None = None) -> Created:
+def create_task(
+    *,
+    user_id: str,
+    fields: Mapping[str, Any],
+    key: str | None = None,
+    issued_at: float | None = None,
+) -> Created:
     """Insert a task; with ``key``, at most once per user, key and 24 hours (CONTRACT §8).
 
     One transaction per create, which starts by taking the user's lock
-    (``limits.lock_user_tasks``): the cap's count and the insert are one decision.
+    (``limits.lock_user_tasks``, shared with erasure): the erasure check, the cap's count and
+    the insert are one decision. ``issued_at``: the token's ``iat`` (None: unknown, counts as
+    old); a user erased after it gets AccountErased (tasks.erasure).
     """
     if key is None:
         with transaction.atomic():
             limits.lock_user_tasks(user_id)
+            erasure.ensure_not_erased(user_id, issued_at=issued_at)
             return _insert(user_id=user_id, fields=fields)
     digest = fingerprint(fields)
     # A retry of a create that has committed answers without waiting for the lock.
@@ -225,6 +214,7 @@ def create_task(*, user_id: str, fields: Mapping[str, Any], key: str | None = No
     try:
         with transaction.atomic():
             limits.lock_user_tasks(user_id)
+            erasure.ensure_not_erased(user_id, issued_at=issued_at)
             cutoff = _window_start()
             # Under the lock, a retry that raced its first request finds the record the first
             # one committed, and replays it before the cap is counted: 201, never 409.

@@ -1,8 +1,8 @@
 """Structural rules of CONTRACT §6 and STYLE §5 that a reviewer could miss in a diff.
 
-1. ``Task.objects`` / ``IdempotencyRecord.objects`` refuse a query without a user at run time
-   (tests/tasks/test_managers.py); reaching every user's rows means naming the unscoped
-   manager, and only the modules in ``MAY_NAME_UNSCOPED`` do.
+1. ``Task.objects``, ``IdempotencyRecord.objects`` and ``ErasedUser.objects`` refuse a query
+   without a user at run time (tests/tasks/test_managers.py); reaching every user's rows means
+   naming the unscoped manager, and only the modules in ``MAY_NAME_UNSCOPED`` do.
 2. Every operation under ``/api/{user_id}/`` is guarded by the binding bearer, and only by it.
 """
 
@@ -24,6 +24,7 @@ UNSCOPED_NAMES = {"unscoped", "_base_manager", "base_manager"}
 MAY_NAME_UNSCOPED = {
     Path("tasks/models.py"),  # defines the managers
     Path("tasks/admin.py"),  # the admin lists every user's tasks
+    Path("tasks/management/commands/list_data_owners.py"),  # which users own data here
     Path("tasks/management/commands/purge_idempotency_records.py"),  # a periodic job
     Path("tasks/management/commands/seed_tasks.py"),  # benchmark data for many users
 }
@@ -92,7 +93,7 @@ def user_operations() -> Iterator[tuple[str, str, Any]]:
 
 def test_user_routes_exist() -> None:
     paths = {path for path, _, _ in user_operations()}
-    assert {"{user_id}/tasks", "{user_id}/tasks/{task_id}"} <= paths
+    assert {"{user_id}/tasks", "{user_id}/tasks/{task_id}", "{user_id}/account"} <= paths
 
 
 @pytest.mark.parametrize(

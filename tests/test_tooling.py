@@ -1,5 +1,6 @@
 """The habits `make lint`, `make lock-upgrade` and `.ci/run` are meant to enforce."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -29,10 +30,11 @@ def compile_commands(target: str) -> list[str]:
 
 
 def test_lock_upgrade_recompiles_every_lock_with_upgrade() -> None:
-    """Both locks of the service, and one per package test row (requirements/package/*.in)."""
+    """Both locks of the service, the tools lock (uv) and one per package test row."""
     rows = sorted(p.stem for p in (REPO / "requirements" / "package").glob("*.in"))
     planned = compile_commands("lock-upgrade")
-    assert len(planned) == 2 + len(rows)
+    assert len(planned) == 3 + len(rows)
+    assert any("requirements/tools.in -o requirements/tools.txt" in c for c in planned)
     assert all("--upgrade" in command for command in planned)
     assert not any("--upgrade" in command for command in compile_commands("lock"))
     for row in rows:  # py311-... compiles for Python 3.11
@@ -138,6 +140,8 @@ def test_the_stubs_are_pinned_together() -> None:
 def test_the_licence_is_declared() -> None:
     assert (REPO / "LICENSE").read_text().startswith("MIT License")
     assert 'license = "MIT"' in (REPO / "pyproject.toml").read_text()
+    example = json.loads((REPO / "examples" / "nextjs" / "package.json").read_text())
+    assert example["license"] == "MIT"
 
 
 def test_lint_refuses_a_migration_the_running_release_cannot_survive() -> None:
@@ -154,3 +158,13 @@ def test_lint_refuses_a_migration_the_running_release_cannot_survive() -> None:
     )  # fmt: skip
     assert linted.returncode != 0
     assert "RENAMING columns" in linted.stdout
+
+
+def test_uv_compiles_the_locks_but_is_in_neither_install() -> None:
+    """Serving and testing install main.txt / dev.txt; uv lives in .venv-tools for make lock."""
+    for lock in ("main.txt", "dev.txt"):
+        pins = (REPO / "requirements" / lock).read_text()
+        assert "\nuv==" not in pins, lock
+    assert (REPO / "requirements" / "tools.txt").read_text().count("\nuv==") == 1
+    assert all(c.startswith("pip compile") for c in compile_commands("lock"))
+    assert ".venv-tools/bin/uv pip compile" in make("-n", "lock").stdout

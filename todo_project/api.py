@@ -6,7 +6,7 @@ from ninja import NinjaAPI
 from ninja.openapi.schema import OpenAPISchema
 
 from authbridge.ninja import BetterAuthBearer, register_auth_errors
-from tasks.api import register_task_errors
+from tasks.api import account_router, register_task_errors
 from tasks.api import router as tasks_router
 from todo_project import health, me
 from todo_project.errors import JsonObjectParser, register_error_handlers
@@ -40,6 +40,7 @@ api = TodoAPI(
 )
 api.add_router("/", health.router)
 api.add_router("/{user_id}/tasks", tasks_router)
+api.add_router("/{user_id}/account", account_router)
 api.add_router("/", me.router)
 register_error_handlers(api)
 register_task_errors(api)

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import resolve
 from ninja import Router, Schema, Status
 
+from todo_project import metrics
 from todo_project.errors import DATABASE_READ_ONLY
 from todo_project.openapi import response_headers
 from todo_project.schemas import DetailOut
@@ -74,10 +75,12 @@ def ready(request: HttpRequest, response: HttpResponse) -> Status[dict[str, str]
 
 
 class ProbeMiddleware:
-    """Answers the probes before Django checks the Host header, whatever host was sent.
+    """Answers the probes and /metrics before Django checks the Host header, whatever it is.
 
-    Load balancers and Kubernetes send the target's IP as Host; listing those in ALLOWED_HOSTS
-    would mean allowing every host. The probes build no URL from the Host, so they can ignore it.
+    Load balancers and Kubernetes send the target's IP as Host, and so does a scraper (nginx's
+    internal metrics listener, docs/DEPLOY.md); listing those in ALLOWED_HOSTS would mean
+    allowing every host. None of them builds a URL from the Host, so they can ignore it.
+    /metrics still answers only whom ``metrics.may_scrape`` allows.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -85,7 +88,12 @@ class ProbeMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         probe = PROBES.get(request.path_info)
-        if probe is None or request.method not in ("GET", "HEAD"):
+        if request.method not in ("GET", "HEAD"):
+            return self.get_response(request)
+        if request.path_info == metrics.PATH:
+            request.resolver_match = resolve(request.path_info)
+            return metrics.metrics_view(request)
+        if probe is None:
             return self.get_response(request)
         request.resolver_match = resolve(request.path_info)  # its route, for logs and metrics
         status, body = probe()

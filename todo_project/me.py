@@ -3,7 +3,7 @@
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from authbridge import Identity
+from authbridge import identity_required_of
 from todo_project.openapi import response_headers
 from todo_project.schemas import DetailOut
 
@@ -24,5 +24,5 @@ class MeOut(Schema):
     openapi_extra=response_headers(),
 )
 def me(request: HttpRequest) -> MeOut:
-    identity: Identity = request.auth  # type: ignore[attr-defined]
+    identity = identity_required_of(request)
     return MeOut(id=identity.user_id, email=identity.email, name=identity.name)

@@ -33,10 +33,15 @@ DATABASE_ERRORS = Counter(
     ["kind"],  # unavailable | read_only | timeout | busy
 )
 LOOPBACK = frozenset({"127.0.0.1", "::1"})
+PATH = "/metrics"
+# The methods the API and the admin serve. Any other (a client may send any token as a method)
+# is counted as "other": every label value is a series kept for the process's lifetime.
+SERVED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def observe_request(*, method: str, route: str, status: int, seconds: float) -> None:
     # An unknown path has no route: one label for all of them, not one per path tried.
+    method = method if method in SERVED_METHODS else "other"
     REQUEST_SECONDS.labels(method, route or "unmatched", str(status)).observe(seconds)
 
 

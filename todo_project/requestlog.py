@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django_structlog import signals
 from django_structlog.middlewares import RequestMiddleware
 
+from authbridge import identity_of
 from todo_project import metrics
 
 # Accept what proxies and tracers send (UUIDs, hex, base64url ids); nothing that could forge logs.
@@ -76,9 +77,9 @@ def add_route_user_and_duration(
     request: HttpRequest, response: HttpResponse, log_kwargs: dict[str, Any], **kwargs: Any
 ) -> None:
     started = getattr(request, "started", None)
-    identity = getattr(request, "auth", None)
+    identity = identity_of(request)
     log_kwargs.update(
         route=route_of(request),
         duration_ms=round((time.perf_counter() - started) * 1000, 1) if started else None,
-        user_id=getattr(identity, "user_id", None),
+        user_id=identity.user_id if identity else None,
     )

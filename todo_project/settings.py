@@ -197,8 +197,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
 
 # --- security: safe by default outside debug; `manage.py check --deploy` is clean --------
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
-# Load balancers probe over plain HTTP; a redirect would read as "down".
-SECURE_REDIRECT_EXEMPT = [r"^api/health$", r"^api/ready$"]
+# Load balancers probe and Prometheus scrapes over plain HTTP; a redirect would read as "down".
+SECURE_REDIRECT_EXEMPT = [r"^api/health$", r"^api/ready$", r"^metrics$"]
 BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY", default=False)
 if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

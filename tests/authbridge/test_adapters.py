@@ -3,6 +3,7 @@
 import asyncio
 import json
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -334,3 +335,23 @@ def test_get_identity_and_aget_identity_agree(make_token: Any) -> None:
     assert sync_identity is not None
     assert sync_identity.user_id == "ann"
     assert get_identity(RequestFactory().get("/")) is None
+
+
+# --- typed access to the Identity --------------------------------------------------------------
+
+
+def test_identity_of_reads_only_an_identity(make_token: Any) -> None:
+    from authbridge import identity_of, identity_required_of
+
+    request = RequestFactory().get("/")
+    assert identity_of(request) is None
+    request.auth = "a string another auth class set"  # type: ignore[attr-defined]
+    assert identity_of(request) is None
+    with pytest.raises(RuntimeError, match="authenticated"):
+        identity_required_of(request)
+    iat = int(time.time()) - 60
+    identity = get_verifier().verify(make_token("HS256", sub="ann", iat=iat))
+    request.auth = identity  # type: ignore[attr-defined]
+    assert identity_required_of(request) is identity
+    assert identity.issued_at == float(iat)
+    assert Identity("x", None, None, {"iat": True}).issued_at is None

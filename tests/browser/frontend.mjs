@@ -1,15 +1,18 @@
 // Drives examples/nextjs in Debian's chromium, through the UI only, against the real API.
 // Started by tests/browser/test_frontend.py, which runs the servers and passes:
 //   APP_URL (the Next.js app, an origin the API allows), FOREIGN_APP_URL (the same app on an
-//   origin the API does not allow), API_URL, CHROMIUM (the executable), SCREENSHOT (a path).
+//   origin the API does not allow), API_URL, SERVER_API_URL (the app's TODO_API_SERVER_URL: a
+//   proxy in front of the API that records the Next.js server's calls and can replay a status,
+//   tests/browser/replay_proxy.py), CHROMIUM (the executable), SCREENSHOT (a path).
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 
-const { APP_URL, FOREIGN_APP_URL, API_URL, CHROMIUM, SCREENSHOT } = process.env;
+const { APP_URL, FOREIGN_APP_URL, API_URL, SERVER_API_URL, CHROMIUM, SCREENSHOT } = process.env;
 for (const [name, value] of Object.entries({
   APP_URL,
   FOREIGN_APP_URL,
   API_URL,
+  SERVER_API_URL,
   CHROMIUM,
   SCREENSHOT,
 })) {
@@ -290,6 +293,150 @@ try {
   await bobPage.getByText("Showing 21 of 21").waitFor();
   await item(bobPage, "Chore 1").waitFor();
   assert.equal(await bobPage.getByRole("button", { name: "Load more" }).count(), 0);
+
+  // ------------------------------------ server side: Server Component, Server Action --
+  // The same app, rendered on the server: the Next.js server gets the JWT with
+  // auth.api.getToken and calls the API itself (through SERVER_API_URL, a recording proxy).
+  const replay = (answer) =>
+    fetch(`${SERVER_API_URL}/__replay`, { method: "POST", body: JSON.stringify(answer) });
+  const serverCalls = async () => (await fetch(`${SERVER_API_URL}/__seen`)).json();
+  const serverHtml = async (context) => {
+    const response = await context.request.get(`${APP_URL}/server-tasks`, { maxRedirects: 0 });
+    assert.equal(response.status(), 200, `GET /server-tasks: ${response.status()}`);
+    return response.text();
+  };
+  const rendered = (title) => `<span class="title">${title}</span>`;
+  const claims = (jwt) => JSON.parse(Buffer.from(jwt.split(".")[1], "base64url").toString());
+
+  step("/server-tasks: Ann's tasks are in the server's HTML, none of Bob's");
+  await replay({ times: 0 });
+  let html = await serverHtml(ann);
+  assert.ok(html.includes(rendered("Call mum today")), "Ann's task in the HTML");
+  assert.ok(html.includes(rendered("File the taxes")), "Ann's task in the HTML");
+  assert.ok(html.includes('<p class="desc">Before the deadline</p>'), "with its description");
+  assert.ok(!html.includes("Chore "), "none of Bob's tasks");
+  let calls = await serverCalls();
+  assert.equal(calls.length, 2, "two API calls in one render: the list and the count to do");
+  assert.ok(calls.some((call) => call.path.includes("status=pending")));
+  assert.equal(calls[1].authorization, calls[0].authorization, "one token for the render");
+  const annId = calls[0].path.split("/")[2];
+  assert.match(calls[0].path, /^\/api\/[^/]+\/tasks\?/);
+  assert.match(calls[0].authorization, /^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
+  assert.match(html.replaceAll("<!-- -->", ""), /Showing 2 of 2 · 2 to do/);
+  const jwt = calls[0].authorization.slice("Bearer ".length);
+  assert.equal(claims(jwt).sub, annId, "the token is Ann's, minted from her session cookie");
+  assert.equal(JSON.parse(Buffer.from(jwt.split(".")[0], "base64url")).alg, "EdDSA");
+
+  step("get-session also hands out a JWT (set-auth-jwt), and the API takes it");
+  const fromSession = await page.evaluate(async (api) => {
+    const session = await fetch("/api/auth/get-session");
+    const token = session.headers.get("set-auth-jwt");
+    const me = await fetch(`${api}/api/me`, { headers: { Authorization: `Bearer ${token}` } });
+    return { token, me: me.status, id: (await me.json()).id };
+  }, API_URL);
+  assert.equal(claims(fromSession.token).sub, annId);
+  assert.deepEqual([fromSession.me, fromSession.id], [200, annId]);
+
+  step("/server-tasks: Bob's HTML has his tasks and none of Ann's");
+  html = await serverHtml(bob);
+  assert.ok(html.includes(rendered("Chore 21")), "Bob's task in the HTML");
+  assert.ok(!html.includes("Call mum today") && !html.includes("File the taxes"));
+
+  step("with JavaScript off, the list is there as the server rendered it");
+  const noScript = await browser.newContext({
+    javaScriptEnabled: false,
+    storageState: await ann.storageState(),
+  });
+  const plain = await newPage(noScript);
+  await plain.goto(`${APP_URL}/server-tasks`);
+  assert.deepEqual(
+    await plain.getByRole("list", { name: "Tasks" }).locator(".title").allTextContents(),
+    ["File the taxes", "Call mum today"],
+  );
+
+  step("signed out, /server-tasks redirects to sign in (no token, no API call)");
+  const nobody = await browser.newContext();
+  await replay({ times: 0 });
+  const anonymous = await nobody.request.get(`${APP_URL}/server-tasks`, { maxRedirects: 0 });
+  assert.equal(anonymous.status(), 307);
+  assert.equal(new URL(anonymous.headers().location, APP_URL).pathname, "/sign-in");
+  assert.deepEqual(await serverCalls(), []);
+  await nobody.close();
+
+  step("the main page links to it; the Server Action adds a task, the list re-renders");
+  await page.goto(APP_URL);
+  await page.getByRole("link", { name: "Rendered on the server" }).click();
+  await page.getByRole("heading", { name: "Tasks, rendered on the server" }).waitFor();
+  const serverForm = page.getByRole("form", { name: "New task on the server" });
+  const keyField = serverForm.locator('input[name="idempotencyKey"]');
+  const firstKey = await keyField.inputValue();
+  const browserToApi = [];
+  page.on("request", (request) => {
+    if (request.url().startsWith(API_URL)) browserToApi.push(request.url());
+  });
+  await replay({ times: 0 });
+  await serverForm.getByLabel("Title").fill("Water the plants");
+  await serverForm.getByLabel("Priority").selectOption("high");
+  await serverForm.getByRole("button", { name: "Add on the server" }).click();
+  await serverForm.getByRole("status").filter({ hasText: "Added “Water the plants”." }).waitFor();
+  const serverList = page.getByRole("list", { name: "Tasks" });
+  await serverList.getByText("Water the plants", { exact: true }).waitFor();
+  assert.deepEqual(browserToApi, [], "the browser never called the API: the server did");
+  calls = await serverCalls();
+  const posts = calls.filter((call) => call.method === "POST");
+  assert.equal(posts.length, 1);
+  assert.equal(posts[0].idempotency_key, firstKey, "the key rendered into that form");
+  assert.notEqual(await keyField.inputValue(), firstKey, "a new key for the next task");
+  assert.equal(await serverForm.getByLabel("Title").inputValue(), "");
+  html = await serverHtml(ann);
+  assert.ok(html.includes(rendered("Water the plants")));
+  await page.goto(APP_URL);
+  assert.deepEqual(
+    (await titles(page)).sort(),
+    ["Call mum today", "File the taxes", "Water the plants"],
+  );
+
+  step("with JavaScript off, the Server Action form still adds a task");
+  await plain.goto(`${APP_URL}/server-tasks`);
+  await plain.getByLabel("Title").fill("Sweep the floor");
+  await plain.getByRole("button", { name: "Add on the server" }).click();
+  await plain.getByRole("list", { name: "Tasks" }).getByText("Sweep the floor").waitFor();
+  await noScript.close();
+
+  step("server side: a 503 with a short Retry-After is waited out and retried");
+  const listCall = "limit=100"; // the list's call; the count to do asks for limit=1
+  await replay({ status: 503, headers: { "Retry-After": "1" }, times: 1, match: listCall });
+  html = await serverHtml(ann);
+  calls = await serverCalls();
+  const listCalls = calls.filter((call) => call.path.includes(listCall));
+  assert.equal(listCalls.length, 2, "the 503, then the same call again");
+  // A second later: a token minted anew would differ (its iat); the render's one is reused.
+  assert.ok(
+    calls.every((call) => call.authorization === calls[0].authorization),
+    "one token for the whole render (React cache()), the retry included",
+  );
+  assert.ok(html.includes(rendered("Water the plants")), "the list, after the wait");
+
+  step("server side: a longer 503 renders 'try again' and refreshes after Retry-After");
+  await replay({ status: 503, headers: { "Retry-After": "7" }, times: 1, match: listCall });
+  html = await serverHtml(ann);
+  assert.match(html, /The service is busy\. Try again in 7 seconds\./);
+  assert.match(html, /<meta http-equiv="refresh" content="7"\/?>/);
+  assert.ok(!html.includes(rendered("Water the plants")));
+  calls = (await serverCalls()).filter((call) => call.path.includes(listCall));
+  assert.equal(calls.length, 1, "not waited for: the page says when");
+
+  step("server side: a 401 from the API sends the user to sign in");
+  await replay({
+    status: 401,
+    headers: { "WWW-Authenticate": 'Bearer realm="todo-api", error="invalid_token"' },
+    times: 1,
+    match: listCall,
+  });
+  const refused = await ann.request.get(`${APP_URL}/server-tasks`, { maxRedirects: 0 });
+  assert.equal(refused.status(), 307);
+  assert.equal(new URL(refused.headers().location, APP_URL).pathname, "/sign-in");
+  assert.ok((await serverHtml(ann)).includes(rendered("Water the plants")), "still signed in");
 
   // ---------------------------------------------------------------------- CORS --
   step("the API answers the allowed origin and the browser refuses it to any other");

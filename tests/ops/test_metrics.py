@@ -93,3 +93,42 @@ def test_metrics_are_not_public(
     if status == 200:
         assert b"http_request_duration_seconds_bucket" in response.content
         assert b"auth_refusals_total" in response.content
+
+
+def series(name: str) -> set[tuple[tuple[str, str], ...]]:
+    return {
+        tuple(sorted(s.labels.items()))
+        for metric in REGISTRY.collect()
+        for s in metric.samples
+        if s.name == name
+    }
+
+
+def test_invented_methods_do_not_grow_the_metrics(client: Client) -> None:
+    # Anyone may send any token as the method; each label value would be a series for good.
+    before = series("http_request_duration_seconds_count")
+    for n in range(300):
+        client.generic(f"INVENTED{n}", "/api/health")
+        client.generic(f"XMETHOD{n}", "/api/no/such/path")
+    added = series("http_request_duration_seconds_count") - before
+    assert len(added) <= 4, added  # "other" per route and status, never one per method
+    assert {dict(labels)["method"] for labels in added} <= {"other"}
+    other = {"method": "other", "route": "unmatched", "status": "404"}
+    assert sample("http_request_duration_seconds_count", **other) >= 300
+
+
+def test_metrics_answer_a_scraper_under_production_settings(client: Client, settings: Any) -> None:
+    # A scraper (nginx's internal listener) comes over plain HTTP with an internal Host:
+    # with DEBUG off that was a 301 to https, or a 400 for a host not in ALLOWED_HOSTS.
+    settings.METRICS_TOKEN = "scrape-secret"
+    settings.SECURE_SSL_REDIRECT = True
+    settings.ALLOWED_HOSTS = ["api.example.com"]
+    internal: dict[str, Any] = {"HTTP_HOST": "10.0.0.5:9100", "HTTP_X_FORWARDED_FOR": "10.0.0.9"}
+    response = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret", **internal)
+    assert response.status_code == 200
+    assert b"http_request_duration_seconds_bucket" in response.content
+    assert client.get("/metrics", **internal).status_code == 404  # no token: nothing to see
+    assert client.post("/metrics", **internal).status_code == 400  # only GET and HEAD
+    # Every other path still wants an allowed Host and https.
+    assert client.get("/api/me", **internal).status_code == 400
+    assert client.get("/api/me", HTTP_HOST="api.example.com").status_code == 301

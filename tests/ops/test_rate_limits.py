@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from authbridge import Identity
 from tests.conftest import TokenFactory
 from tests.ops.servers import RedisServer
 from todo_project.throttles import PerUserThrottle
@@ -119,7 +120,7 @@ def test_a_worker_that_loses_the_race_to_create_the_counter_still_counts(
     monkeypatch.setattr("todo_project.throttles.caches", {"default": raced})
     settings.RATE_LIMIT_WRITES = "1/min"
     throttle = PerUserThrottle(scope="writes", setting="RATE_LIMIT_WRITES", reads=False)
-    request = type("Request", (), {"method": "POST", "auth": type("I", (), {"user_id": "ann"})})()
+    request = type("Request", (), {"method": "POST", "auth": Identity("ann", None, None, {})})()
     assert throttle.allow_request(request) is False  # the other worker's request was the 1st
     assert raced.calls == ["incr", "add", "incr"]
 

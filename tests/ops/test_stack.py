@@ -24,7 +24,19 @@ from typing import Any
 import psycopg
 import pytest
 
-from scripts.stack import Stack, StackError, find_binary, http_ok, postgres_bin_dirs, wait_until
+from scripts.stack import (
+    CORS_ORIGINS,
+    METRICS_TOKEN,
+    Stack,
+    StackError,
+    find_binary,
+    free_port,
+    http_ok,
+    postgres_bin_dirs,
+    render_nginx_site,
+    start_nginx,
+    wait_until,
+)
 from tests.authbridge.conftest import JwksServer, serve
 from tests.conftest import TEST_ISSUER, TEST_SECRET, TestKeys, TokenFactory
 from tests.ops.servers import require_binary, unavailable
@@ -53,9 +65,15 @@ class Answer:
 
 
 def call(
-    method: str, url: str, *, token: str | None = None, body: Any = None, key: str | None = None
+    method: str,
+    url: str,
+    *,
+    token: str | None = None,
+    body: Any = None,
+    key: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Answer:
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": "application/json", **(headers or {})}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     if key:
@@ -259,11 +277,15 @@ def test_proxy_limits_bodies_and_hides_metrics(stack: Stack, make_token: TokenFa
     )
     assert big.status == 413
     assert call("GET", f"{stack.url}/metrics").status == 404
-    assert call("GET", f"http://127.0.0.1:{stack.app_ports[1]}/metrics").status == 200
+    scrape = f"http://127.0.0.1:{stack.metrics_port}/metrics/{stack.app_ports[1]}"
+    assert call("GET", scrape).status == 404  # the token is required through the listener
+    assert call("GET", scrape, token=METRICS_TOKEN).status == 200
+    other = f"http://127.0.0.1:{stack.metrics_port}/metrics/{stack.pg_port}"
+    assert call("GET", other, token=METRICS_TOKEN).status == 404  # only the listed instances
 
 
 def scraped_count(port: int, route: str) -> float:
-    text = call("GET", f"http://127.0.0.1:{port}/metrics").body
+    text = call("GET", f"http://127.0.0.1:{port}/metrics", token=METRICS_TOKEN).body
     total = 0.0
     for line in str(text).splitlines():
         if line.startswith("http_request_duration_seconds_count{") and f'route="{route}"' in line:
@@ -295,3 +317,148 @@ def test_make_stack_prints_a_token_the_stack_accepts(stack: Stack) -> None:
 
     token = mint_token(stack)
     assert call("GET", f"{stack.url}/api/me", token=token).status == 200
+
+
+# --- nginx in front, both variants (deploy/nginx-todo-api*.conf.template) ----------------
+ALLOWED_ORIGIN = CORS_ORIGINS[0]
+PUBLIC_HOST = "api.example.com"
+ADMIN_ADDRESS = "198.51.100.7"
+CONTRACT_EXPOSED = "etag, location, retry-after, www-authenticate"
+
+
+@dataclass
+class Balanced:
+    """The balancer variant in front of one instance with production settings (https
+    redirect on, one public host name); the balancer's range is 127.0.0.0/8, so our requests
+    come "from the balancer" and name the client in X-Forwarded-For."""
+
+    url: str
+    metrics_url: str
+    app_port: int
+
+    def call(self, method: str, path: str, *, client: str, **kwargs: Any) -> Answer:
+        headers = {"Host": PUBLIC_HOST, "X-Forwarded-For": client, "X-Forwarded-Proto": "https"}
+        headers.update(kwargs.pop("headers", {}))
+        return call(method, f"{self.url}{path}", headers=headers, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def balanced(stack: Stack) -> Balanced:
+    app_port, nginx_port, metrics_port = free_port(), free_port(), free_port()
+    stack.start_instance(
+        "app-production", app_port, stack.workdir / "metrics-production",
+        DJANGO_ALLOWED_HOSTS=PUBLIC_HOST, DJANGO_SECURE_SSL_REDIRECT="1",
+    )  # fmt: skip
+    site = render_nginx_site(
+        listen=nginx_port, upstreams=[app_port], metrics_listen=metrics_port,
+        per_ip_rate="1r/s", burst=5, admin_allow=(ADMIN_ADDRESS,),
+        balancer_range="127.0.0.0/8",
+    )  # fmt: skip
+    prefix = stack.workdir / "nginx-balanced"
+    stack.processes["nginx-balanced"] = start_nginx(prefix, site, log=prefix.with_suffix(".log"))
+    url = f"http://127.0.0.1:{nginx_port}"
+    wait_until(lambda: http_ok(f"{url}/api/health"), what="nginx (balancer variant)")
+    return Balanced(url, f"http://127.0.0.1:{metrics_port}", app_port)
+
+
+def test_behind_the_balancer_each_client_has_its_own_limit(balanced: Balanced) -> None:
+    # 1 request/s and a burst of 5 per client address: 60 clients, one request each.
+    spread = [balanced.call("GET", "/api/health", client=f"203.0.113.{n}") for n in range(60)]
+    assert [a.status for a in spread] == [200] * 60
+    # The same 60 requests from one client: nginx's own 429, in the API's shape.
+    one = [
+        balanced.call("GET", "/api/health", client="192.0.2.1", headers={"Origin": ALLOWED_ORIGIN})
+        for _ in range(60)
+    ]
+    limited = [a for a in one if a.status == 429]
+    assert len(limited) >= 50
+    assert limited[0].body == {"detail": "Too many requests from this address."}
+    assert limited[0].headers["Retry-After"] == "1"
+    assert limited[0].headers["Access-Control-Allow-Origin"] == ALLOWED_ORIGIN
+    # A client cannot pick its address: what it wrote before the balancer's entry is ignored.
+    forged = [
+        balanced.call("GET", "/api/health", client=f"10.9.9.{n}, 192.0.2.1") for n in range(10)
+    ]
+    assert {a.status for a in forged} == {429}
+
+
+def test_behind_the_balancer_its_https_is_passed_on(balanced: Balanced) -> None:
+    # The app redirects plain HTTP to https: through the balancer's https it must not (nginx
+    # used to overwrite the header with its own "http": every call answered 301 to itself).
+    def status(proto: str, client: str) -> tuple[int, str | None]:
+        connection = http.client.HTTPConnection(balanced.url.removeprefix("http://"), timeout=10)
+        headers = {"Host": PUBLIC_HOST, "X-Forwarded-For": client, "X-Forwarded-Proto": proto}
+        connection.request("GET", "/api/me", headers=headers)
+        response = connection.getresponse()
+        connection.close()
+        return response.status, response.getheader("Location")
+
+    assert status("https", "203.0.113.70") == (401, None)
+    assert status("http", "203.0.113.71") == (301, f"https://{PUBLIC_HOST}/api/me")
+
+
+def test_nginx_errors_are_json_with_cors_for_the_allow_list_only(stack: Stack) -> None:
+    big = {"title": "x" * 70_000}
+    for origin, allowed in ((ALLOWED_ORIGIN, True), ("https://evil.example", False)):
+        answer = call("POST", f"{stack.url}/api/u/tasks", body=big, headers={"Origin": origin})
+        assert answer.status == 413
+        assert answer.headers["Content-Type"] == "application/json"
+        assert answer.body == {"detail": "The request body is larger than 64 KiB."}
+        assert answer.headers.get("Access-Control-Allow-Origin") == (origin if allowed else None)
+        assert answer.headers.get("Access-Control-Expose-Headers") == (
+            CONTRACT_EXPOSED if allowed else None
+        )
+        assert answer.headers["X-Request-ID"]
+
+
+def test_nginx_answers_json_502_with_retry_after_when_no_instance_answers(stack: Stack) -> None:
+    nginx_port = free_port()
+    site = render_nginx_site(
+        listen=nginx_port, upstreams=[free_port()], metrics_listen=free_port(),
+        per_ip_rate="100r/s", burst=100,
+    )  # fmt: skip
+    prefix = stack.workdir / "nginx-nothing-behind"
+    process = start_nginx(prefix, site, log=prefix.with_suffix(".log"))
+    try:
+        url = f"http://127.0.0.1:{nginx_port}"
+        wait_until(lambda: call("GET", f"{url}/api/health").status == 502, what="nginx")
+        answer = call("GET", f"{url}/api/health", headers={"Origin": ALLOWED_ORIGIN})
+        assert answer.status == 502
+        assert answer.body == {"detail": "The service is unavailable for a moment."}
+        assert answer.headers["Retry-After"] == "5"
+        assert answer.headers["Access-Control-Allow-Origin"] == ALLOWED_ORIGIN
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.mark.parametrize("method", ["PROPFIND", "INVENTED", "TRACE", "CONNECT", "BREW"])
+def test_unknown_methods_stop_at_nginx(stack: Stack, method: str) -> None:
+    answer = call(method, f"{stack.url}/api/health")
+    assert answer.status == 405
+    assert answer.body == {"detail": "Method not allowed."}
+    assert answer.headers["Allow"] == "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+
+
+def test_admin_only_from_the_allow_list(balanced: Balanced) -> None:
+    refused = balanced.call("GET", "/admin/login/", client="203.0.113.80")
+    assert refused.status == 403
+    assert refused.body == {"detail": "Forbidden."}
+    allowed = balanced.call("GET", "/admin/login/", client=ADMIN_ADDRESS)
+    assert allowed.status == 200
+    assert "csrfmiddlewaretoken" in str(allowed.body)
+
+
+def test_metrics_through_the_internal_listener_with_production_settings(
+    balanced: Balanced,
+) -> None:
+    scrape = f"{balanced.metrics_url}/metrics/{balanced.app_port}"
+    answer = call("GET", scrape, token=METRICS_TOKEN)
+    assert answer.status == 200  # no https redirect, no DisallowedHost
+    assert "http_request_duration_seconds_count" in str(answer.body)
+    assert call("GET", scrape).status == 404  # the token is still required
+    assert call("POST", scrape, token=METRICS_TOKEN).status == 403  # only GET
+    # From an address the listener does not allow: refused before the token is looked at.
+    outside = call("GET", scrape, token=METRICS_TOKEN, headers={"X-Forwarded-For": "10.1.2.3"})
+    assert outside.status == 403
+    assert call("GET", f"http://127.0.0.1:{balanced.app_port}/metrics").status == 404

@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from tasks.models import IdempotencyRecord, Task
+from tasks.models import ErasedUser, IdempotencyRecord, Task
 
-SCOPED_TABLES = frozenset({Task._meta.db_table, IdempotencyRecord._meta.db_table})
+SCOPED_TABLES = frozenset(
+    {Task._meta.db_table, IdempotencyRecord._meta.db_table, ErasedUser._meta.db_table}
+)
 
 _CHILD = re.compile(r"@(\d+)@")
 _TABLE = re.compile(r'\b(FROM|JOIN|UPDATE|INTO)\s+"?(\w+)"?(\s*@(\d+)@)?', re.IGNORECASE)

@@ -46,10 +46,10 @@ def test_one_task(
 
 def test_create(api: TasksApi, django_assert_num_queries: Any) -> None:
     # The create's transaction (a savepoint inside the test's: SAVEPOINT, RELEASE), the user's
-    # lock (PostgreSQL only; on SQLite the transaction is the lock), the TASKS_PER_USER_MAX
-    # count, the insert. Outside a test: BEGIN, lock, count, insert, COMMIT (tasks.limits).
+    # lock (PostgreSQL only; on SQLite the transaction is the lock), the erased-user check, the
+    # TASKS_PER_USER_MAX count, the insert. Outside a test: BEGIN ... COMMIT (tasks.limits).
     lock = 1 if connection.vendor == "postgresql" else 0
-    with django_assert_num_queries(2 + lock + 2):
+    with django_assert_num_queries(2 + lock + 3):
         assert api.call("POST", api.url(), {"title": "t"}).status_code == 201
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from tasks import services
+from tasks import conditional, services
 from tasks.errors import IdempotencyKeyReused, PreconditionFailed, TaskNotFound
 from tasks.models import IdempotencyRecord, Task
 from tests.tasks.conftest import TaskFactory
@@ -29,13 +29,13 @@ from tests.tasks.conftest import TaskFactory
         pytest.param('"garbage"', set(), id="garbage"),
     ],
 )
-def test_matching_versions(header: str, versions: set[int] | None) -> None:
-    assert services.matching_versions(header, task_id=5) == versions
+def test_versions_matching(header: str, versions: set[int] | None) -> None:
+    assert conditional.versions_matching(header, task_id=5) == versions
 
 
 def test_etag_is_strong_and_names_the_version(make_task: TaskFactory) -> None:
     task = make_task()
-    assert services.etag_for(task) == f'"{task.pk}-1"'
+    assert conditional.etag_for(task) == f'"{task.pk}-1"'
 
 
 def test_fingerprint_ignores_order_but_not_content() -> None:
@@ -57,8 +57,10 @@ def test_services_import_nothing_of_http() -> None:
 @pytest.mark.django_db
 class TestUpdate:
     def update(self, task: Task, if_match: str | None = None, **fields: Any) -> Task:
-        tasks = Task.objects.for_user(task.user_id)
-        return services.update_task(tasks=tasks, task_id=task.pk, fields=fields, if_match=if_match)
+        versions = conditional.versions_matching(if_match, task_id=task.pk)
+        return services.update_task(
+            user_id=task.user_id, task_id=task.pk, fields=fields, versions=versions
+        )
 
     def test_a_change_bumps_version_and_updated_at(self, make_task: TaskFactory) -> None:
         task = make_task(title="old")
@@ -79,7 +81,7 @@ class TestUpdate:
 
     def test_stale_if_match_changes_nothing(self, make_task: TaskFactory) -> None:
         task = make_task(title="old")
-        stale = services.etag_for(task)
+        stale = conditional.etag_for(task)
         self.update(task, title="first")
         with pytest.raises(PreconditionFailed):
             self.update(task, if_match=stale, title="second")
@@ -88,16 +90,13 @@ class TestUpdate:
 
     def test_current_and_star_if_match_proceed(self, make_task: TaskFactory) -> None:
         task = make_task()
-        assert self.update(task, if_match=services.etag_for(task), title="a").version == 2
+        assert self.update(task, if_match=conditional.etag_for(task), title="a").version == 2
         assert self.update(task, if_match="*", title="b").version == 3
 
     def test_another_users_task_is_missing(self, make_task: TaskFactory) -> None:
         theirs = make_task(user_id="bob")
         with pytest.raises(TaskNotFound):
-            services.update_task(
-                tasks=Task.objects.for_user("ann"), task_id=theirs.pk, fields={"title": "x"},
-                if_match="*",
-            )  # fmt: skip
+            services.update_task(user_id="ann", task_id=theirs.pk, fields={"title": "x"})
         theirs.refresh_from_db()
         assert (theirs.title, theirs.version) == ("A task", 1)
 
@@ -105,10 +104,9 @@ class TestUpdate:
 @pytest.mark.django_db
 def test_set_completed_to_its_current_value_keeps_the_etag(make_task: TaskFactory) -> None:
     task = make_task(completed=True)
-    tasks = Task.objects.for_user(task.user_id)
-    same = services.complete_task(tasks=tasks, task_id=task.pk, completed=True, if_match=None)
+    same = services.complete_task(user_id=task.user_id, task_id=task.pk, completed=True)
     assert (same.completed, same.version) == (True, 1)
-    toggled = services.complete_task(tasks=tasks, task_id=task.pk, completed=None, if_match=None)
+    toggled = services.complete_task(user_id=task.user_id, task_id=task.pk, completed=None)
     assert (toggled.completed, toggled.version) == (False, 2)
 
 
@@ -116,10 +114,10 @@ def test_set_completed_to_its_current_value_keeps_the_etag(make_task: TaskFactor
 def test_stale_delete_keeps_the_task(make_task: TaskFactory) -> None:
     task = make_task()
     with pytest.raises(PreconditionFailed):
-        services.delete_task(user_id=task.user_id, task_id=task.pk, if_match=f'"{task.pk}-7"')
+        services.delete_task(user_id=task.user_id, task_id=task.pk, versions=frozenset({7}))
     assert Task.objects.for_user(task.user_id).filter(pk=task.pk).exists()
     with pytest.raises(TaskNotFound):
-        services.delete_task(user_id="someone-else", task_id=task.pk, if_match=None)
+        services.delete_task(user_id="someone-else", task_id=task.pk)
 
 
 @pytest.mark.django_db

@@ -1,5 +1,6 @@
 "use client";
 
+import Link from "next/link";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import {
   createApi,
@@ -150,6 +151,16 @@ export function TasksPage({ apiUrl, user }: { apiUrl: string; user: User }) {
     window.location.assign("/sign-in");
   }
 
+  // Better Auth deletes the account; its beforeDelete hook (lib/auth.ts) first erases the tasks
+  // in the API, and a failure there keeps the account (the message says so).
+  async function deleteAccount() {
+    if (!window.confirm("Delete your account and all your tasks? This cannot be undone.")) return;
+    const { error } = await authClient.deleteUser();
+    if (error) return setNotice(error.message || "Your account could not be deleted. Try again.");
+    forgetToken();
+    window.location.assign("/sign-up");
+  }
+
   return (
     <>
       <header className="topbar">
@@ -159,9 +170,15 @@ export function TasksPage({ apiUrl, user }: { apiUrl: string; user: User }) {
             {user.name} · {user.email}
           </span>
         </div>
-        <button type="button" className="secondary" onClick={signOut}>
-          Sign out
-        </button>
+        <div className="actions" style={{ marginTop: 0 }}>
+          <Link href="/server-tasks">Rendered on the server</Link>
+          <button type="button" className="secondary" onClick={signOut}>
+            Sign out
+          </button>
+          <button type="button" className="danger" onClick={deleteAccount}>
+            Delete account
+          </button>
+        </div>
       </header>
 
       {notice && (

@@ -8,20 +8,13 @@
 // A 503 (or a 429 rate limit) is "try again": Retry-After is honoured (bounded), and it never
 // signs anyone out.
 import createClient from "openapi-fetch";
-import type { components, operations, paths } from "./api-types";
+import type { paths } from "./api-types";
+import { retryAfterSeconds } from "./api-shared";
 import { authClient } from "./auth-client";
 
-export type Task = components["schemas"]["TaskOut"];
-export type Priority = components["schemas"]["Priority"];
-export type TaskInput = components["schemas"]["TaskIn"];
-export type ValidationIssue = components["schemas"]["ValidationIssue"];
-type TaskQuery = NonNullable<operations["list_tasks"]["parameters"]["query"]>;
-export type StatusFilter = NonNullable<TaskQuery["status"]>;
-export type Ordering = NonNullable<TaskQuery["ordering"]>;
+export * from "./api-shared";
 
 const REFRESH_BEFORE_EXPIRY_MS = 60_000;
-const RETRY_AFTER_DEFAULT_S = 5;
-const RETRY_AFTER_MAX_S = 30;
 const RETRIES_WHEN_BUSY = 2; // after a 503 or a 429
 
 /** The session is gone: the user is being sent to the sign-in page. */
@@ -68,14 +61,6 @@ function signOutLocally(): SignedOut {
   return new SignedOut("Your session has ended. Please sign in again.");
 }
 
-/** Seconds from a Retry-After header (delta-seconds or an HTTP date), bounded. */
-export function retryAfterSeconds(response: Response): number {
-  const value = response.headers.get("Retry-After") ?? "";
-  let seconds = /^\d+$/.test(value) ? Number(value) : (Date.parse(value) - Date.now()) / 1000;
-  if (!Number.isFinite(seconds) || seconds < 0) seconds = RETRY_AFTER_DEFAULT_S;
-  return Math.min(Math.max(Math.ceil(seconds), 1), RETRY_AFTER_MAX_S);
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function authorizedFetch(request: Request): Promise<Response> {
@@ -104,19 +89,3 @@ export function createApi(baseUrl: string) {
 }
 
 export type Api = ReturnType<typeof createApi>;
-
-/** A fresh Idempotency-Key (works outside secure contexts too). */
-export function newIdempotencyKey(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** 422 body -> {field: message}, keyed by the last element of each issue's `loc`. */
-export function fieldErrors(issues: ValidationIssue[]): Record<string, string> {
-  const result: Record<string, string> = {};
-  for (const issue of issues) {
-    const field = String(issue.loc[issue.loc.length - 1] ?? "form");
-    result[field] ??= issue.msg.replace(/^Value error, /, "");
-  }
-  return result;
-}

@@ -6,6 +6,7 @@
 import http from "node:http";
 import { betterAuth } from "better-auth";
 import { memoryAdapter } from "better-auth/adapters/memory";
+import { APIError } from "better-auth/api";
 import { fromNodeHeaders, toNodeHandler } from "better-auth/node";
 import { bearer } from "better-auth/plugins/bearer";
 import { createJwk, jwt } from "better-auth/plugins/jwt";
@@ -47,6 +48,11 @@ if (basePath && !basePath.startsWith("/")) fail(`BA_BASE_PATH must start with "/
 // Better Auth's session cookie cache (the better-auth.session_data cookie); unset: off.
 const cookieCache = process.env.BA_COOKIE_CACHE || "";
 if (cookieCache && !["compact", "jwt", "jwe"].includes(cookieCache)) fail(`BA_COOKIE_CACHE must be compact, jwt or jwe; got ${cookieCache}`);
+
+// Account deletion (POST /delete-user): when set, the beforeDelete hook erases the user's data
+// at `${BA_ERASE_URL}/api/{id}/account` first, with a token from the jwt plugin's signJWT, and
+// throws (aborting the deletion) unless that answers 200. Unset: deleting users is off.
+const eraseUrl = process.env.BA_ERASE_URL || "";
 
 const customIssuer = process.env.BA_JWT_ISSUER || undefined;
 const customAudience = process.env.BA_JWT_AUDIENCE || undefined;
@@ -144,6 +150,26 @@ async function showConfig(req, res) {
 	});
 }
 
+async function eraseUserData(user) {
+	const { token } = await auth.api.signJWT({
+		body: { payload: { sub: user.id, iat: Math.floor(Date.now() / 1000) } },
+	});
+	const url = `${eraseUrl}/api/${encodeURIComponent(user.id)}/account`;
+	const response = await fetch(url, {
+		method: "DELETE",
+		headers: { Authorization: `Bearer ${token}` },
+		signal: AbortSignal.timeout(10_000),
+	}).catch((err) => {
+		process.stderr.write(`erasure of ${user.id} failed: ${err?.message ?? err}\n`);
+		return null;
+	});
+	if (response?.status !== 200) {
+		if (response) process.stderr.write(`erasure of ${user.id}: the API answered ${response.status}\n`);
+		throw new APIError("SERVICE_UNAVAILABLE", { message: "The user's data could not be erased." });
+	}
+	process.stderr.write(`erased ${user.id}: ${await response.text()}\n`);
+}
+
 const testRoutes = {
 	"/test/rotate-key": { methods: ["POST"], handler: rotateKey },
 	"/test/hs256-token": { methods: ["GET", "POST"], handler: hmacToken },
@@ -193,6 +219,7 @@ server.listen(Number(portText), HOST, async () => {
 				maxPasswordLength: 128,
 			},
 			plugins: [jwt(jwtOptions), bearer()],
+			...(eraseUrl ? { user: { deleteUser: { enabled: true, beforeDelete: eraseUserData } } } : {}),
 			...(cookieCache ? { session: { cookieCache: { enabled: true, strategy: cookieCache } } } : {}),
 			rateLimit: { enabled: false },
 			trustedOrigins: [origin, "http://localhost:3000"],
