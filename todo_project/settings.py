@@ -2,12 +2,13 @@
 
 import importlib.util
 import logging
+import os
 from pathlib import Path
 
 import dj_database_url
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
-from dotenv import load_dotenv
+from dotenv import dotenv_values, load_dotenv
 
 from todo_project import logs
 from todo_project.env import env_bool, env_float, env_int, env_list, env_rate, env_str
@@ -17,8 +18,14 @@ django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-# The real environment wins over .env; DJANGO_ENV_FILE=/dev/null ignores the file.
-load_dotenv(env_str("DJANGO_ENV_FILE", default=str(BASE_DIR / ".env")), override=False)
+# The real environment wins over .env; DJANGO_ENV_FILE=/dev/null ignores the file. Outside
+# DEBUG a start that read one logs which file and which names it took (todo_project.debug).
+_env_file = Path(env_str("DJANGO_ENV_FILE", default=str(BASE_DIR / ".env")))
+ENV_FILE_LOADED = str(_env_file) if _env_file.is_file() else ""
+ENV_FILE_NAMES = sorted(
+    name for name in (dotenv_values(_env_file) if ENV_FILE_LOADED else {}) if name not in os.environ
+)
+load_dotenv(_env_file, override=False)
 
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env_str(
@@ -43,6 +50,7 @@ INSTALLED_APPS = [
     "ninja",
     "authbridge",
     "tasks",
+    "todo_project",
 ]
 # `make lint` checks new migrations for backward compatibility (the development lock only).
 if DEBUG and importlib.util.find_spec("django_migration_linter") is not None:
@@ -255,6 +263,8 @@ BENCH_FLOOR_ROUTE = env_bool("DJANGO_BENCH_FLOOR_ROUTE", default=False)
 
 # --- logging: refusals at INFO, key fetch failures at WARNING; never a token --------------
 # JSON lines in production, text in development; one line per request with its request id.
+# DEBUG pages and error mails mask the passwords inside DATABASE_URL, REDIS_URL, CACHES...
+DEFAULT_EXCEPTION_REPORTER_FILTER = "todo_project.debug.SecretsFilter"
 LOG_FORMAT = env_str("DJANGO_LOG_FORMAT", default="text" if DEBUG else "json")
 if LOG_FORMAT not in {"json", "text"}:
     raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT must be json or text, got {LOG_FORMAT!r}.")

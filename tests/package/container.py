@@ -14,20 +14,18 @@ pass a TLS proxy whose CA only the host bundle holds; the CA is never baked into
         server.wait_for_http("http://127.0.0.1:8123/", timeout=30)
 
 In tests, call ``require()`` first: it fails under CI=true and skips locally when containers
-cannot run on this machine.
+cannot run on this machine. The podman, mmdebstrap and apt-sources code is scripts/podman.py's,
+shared with the app's image (`make image`, tests/image): this module adds the Python 3.13 image
+and the way the package tests run containers.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
+import dataclasses
 import http.client
 import os
-import re
-import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -38,89 +36,65 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from scripts import podman as shared
+from scripts.podman import (
+    CONTAINER_CA,
+    HOST_CA,
+    TOOLS,
+    ContainerError,
+    debian_mirror,
+    ensure_tools,
+    missing_tools,
+    podman,
+)
+
+__all__ = [
+    "CONTAINER_CA",
+    "HOST_CA",
+    "TOOLS",
+    "ContainerError",
+    "debian_mirror",
+    "ensure_tools",
+    "missing_tools",
+    "podman",
+]
+
 SUITE = "trixie"  # Debian 13: its python3 is 3.13
 PACKAGES = ("python3", "python3-venv", "ca-certificates")
 IMAGE_NAME = "localhost/authbridge-py313"
-HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
-CONTAINER_CA = "/etc/ssl/certs/ca-certificates.crt"
 CONTAINER_PIP_CACHE = "/root/.cache/pip"
-# command -> Debian package; catatonit is podman's --init (only a Recommends of podman): as PID 1
-# it forwards SIGTERM, so `podman rm -f` stops a server (or a timed-out run) at once.
-TOOLS = {"podman": "podman", "runc": "runc", "mmdebstrap": "mmdebstrap", "catatonit": "catatonit"}
-CONTAINERS_CONF = '[containers]\ndefault_ulimits = []\n\n[engine]\ncgroup_manager = "cgroupfs"\n'
 IMAGE_CHANGES = (
     "ENV=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     "ENV=LANG=C.UTF-8",
     'CMD=["python3"]',
 )
-# Everything that decides the image's content; its hash is the tag, so a change rebuilds.
-RECIPE = f"mmdebstrap --variant=minbase --include={','.join(PACKAGES)} {SUITE}; {IMAGE_CHANGES}"
+# Everything that decides the image's content; its hash is the tag, so a change rebuilds. A full
+# minbase (no dpkg excludes): the package tests may read installed docs and licences.
+_RECIPE = shared.RootfsImage(
+    tag="", suite=SUITE, packages=PACKAGES, changes=IMAGE_CHANGES, dpkg_options=()
+)
+IMAGE = dataclasses.replace(_RECIPE, tag=f"{IMAGE_NAME}:{_RECIPE.recipe_hash}")
+RECIPE = IMAGE.recipe
 MIRROR_VARIABLE = "AUTHBRIDGE_DEBIAN_MIRROR"  # overrides the mirror read from apt's sources
-TMP_VARIABLE = "AUTHBRIDGE_CONTAINER_TMP"  # where the rootfs is built (needs ~1 GiB)
-MIN_FREE_BYTES = 1 << 30
-APT_SOURCES = Path("/etc/apt")
 LABEL = "authbridge-test=1"
 
 
-class ContainerError(RuntimeError):
-    """Containers cannot run here, or a container step failed (the message says which)."""
-
-
-def _progress(message: str) -> None:
-    sys.stderr.write(f"container: {message}\n")
-    sys.stderr.flush()
-
-
-def _is_root() -> bool:
-    return os.geteuid() == 0
-
-
 def cache_dir() -> Path:
-    """Where the CONTAINERS_CONF file, the build lock and the pip cache live."""
+    """Where the pip cache lives (CONTAINERS_CONF and the build lock: scripts/podman.py's)."""
     base = os.environ.get("XDG_CACHE_HOME") or (
-        "/var/cache" if _is_root() else str(Path.home() / ".cache")
+        "/var/cache" if shared.is_root() else str(Path.home() / ".cache")
     )
     path = Path(base) / "authbridge-container"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def containers_conf() -> Path:
-    """The CONTAINERS_CONF file podman reads: no default ulimits, the cgroupfs manager."""
-    path = cache_dir() / "containers.conf"
-    if not path.exists() or path.read_text() != CONTAINERS_CONF:
-        partial = path.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(CONTAINERS_CONF)
-        partial.replace(path)
-    return path
-
-
 def _podman_env() -> dict[str, str]:
-    return {**os.environ, "CONTAINERS_CONF": str(containers_conf())}
-
-
-def podman(*args: str) -> list[str]:
-    """The argv of one podman command (always the runc runtime)."""
-    return ["podman", "--runtime", "runc", *args]
+    return shared.podman_env()
 
 
 def _podman(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        podman(*args),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=_podman_env(),
-        check=False,
-    )
-
-
-# --- tools --------------------------------------------------------------------------------------
-
-
-def missing_tools() -> list[str]:
-    """The commands of TOOLS not on PATH."""
-    return [tool for tool in TOOLS if shutil.which(tool) is None]
+    return shared.run_podman(*args, timeout=timeout)
 
 
 def unavailable() -> str | None:
@@ -128,41 +102,7 @@ def unavailable() -> str | None:
 
     Shell-free and quick: nothing is installed or built.
     """
-    if not sys.platform.startswith("linux"):
-        return f"containers need Linux, not {sys.platform}"
-    if not HOST_CA.is_file():
-        return f"no host CA bundle at {HOST_CA} to mount into the container"
-    missing = missing_tools()
-    if missing and not (_is_root() and shutil.which("apt-get")):
-        return (
-            f"{', '.join(missing)} not installed and cannot be installed here "
-            f"(needs root and apt-get: apt-get install {' '.join(TOOLS.values())})"
-        )
-    if not _is_root():
-        return "building the Debian 13 image with mmdebstrap and running rootful podman need root"
-    return None
-
-
-def ensure_tools() -> None:
-    """Install podman, runc and mmdebstrap with apt-get when one is missing (root only)."""
-    missing = missing_tools()
-    if not missing:
-        return
-    packages = [TOOLS[tool] for tool in missing]
-    if not _is_root() or shutil.which("apt-get") is None:
-        raise ContainerError(
-            f"{', '.join(missing)} not installed; as root: apt-get install {' '.join(packages)}"
-        )
-    _progress(f"installing {' '.join(packages)} with apt-get")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "-o", "DPkg::Lock::Timeout=600", "install", "-y", "-q", *packages]
-    for argv in (["apt-get", "-q", "update"], install):
-        done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
-        if done.returncode != 0:
-            raise ContainerError(f"{' '.join(argv)} failed:\n{done.stdout}{done.stderr}")
-    still = missing_tools()
-    if still:
-        raise ContainerError(f"apt-get installed {' '.join(packages)} but {still} still missing")
+    return shared.unavailable()
 
 
 def require() -> None:
@@ -185,136 +125,18 @@ def require() -> None:
 # --- the image ----------------------------------------------------------------------------------
 
 
-def _source_entries(text: str, *, deb822: bool) -> Iterator[tuple[str, list[str]]]:
-    """(URI, suites) of every enabled `deb` entry in one apt sources file."""
-    if not deb822:
-        for line in text.splitlines():
-            words = re.sub(r"\[[^]]*\]", " ", line.split("#", 1)[0]).split()
-            if len(words) >= 3 and words[0] == "deb":
-                yield words[1], [words[2]]
-        return
-    for stanza in re.split(r"\n\s*\n", text):
-        fields: dict[str, str] = {}
-        for line in stanza.splitlines():
-            if line.startswith("#") or ":" not in line or line[:1].isspace():
-                continue
-            key, _, value = line.partition(":")
-            fields[key.strip().lower()] = value.strip()
-        if fields.get("enabled", "yes").lower() == "no":
-            continue
-        if "deb" not in fields.get("types", "").split():
-            continue
-        for uri in fields.get("uris", "").split():
-            yield uri, fields.get("suites", "").split()
-
-
-def debian_mirror(sources: Path = APT_SOURCES) -> str:
-    """The Debian archive the host's apt uses (never written into a file: read at run time).
-
-    The first enabled `deb` URI whose path ends in /debian (so not /debian-security) in
-    sources.list, then sources.list.d/*.list and *.sources; $AUTHBRIDGE_DEBIAN_MIRROR overrides.
-    """
-    override = os.environ.get(MIRROR_VARIABLE)
-    if override:
-        return override
-    files = [sources / "sources.list"]
-    parts = sources / "sources.list.d"
-    if parts.is_dir():
-        files += sorted(p for p in parts.iterdir() if p.suffix in (".list", ".sources"))
-    for path in files:
-        if not path.is_file():
-            continue
-        for uri, _suites in _source_entries(path.read_text(), deb822=path.suffix == ".sources"):
-            if re.match(r"https?://", uri) and uri.rstrip("/").endswith("/debian"):
-                return uri.rstrip("/")
-    raise ContainerError(
-        f"no Debian mirror in {sources}/sources.list(.d); set {MIRROR_VARIABLE} to one"
-    )
-
-
 def image_tag() -> str:
     """``localhost/authbridge-py313:<12 hex digits of the recipe's sha256>``."""
-    return f"{IMAGE_NAME}:{hashlib.sha256(RECIPE.encode()).hexdigest()[:12]}"
+    return IMAGE.tag
 
 
 def image_exists(tag: str) -> bool:
     return _podman("image", "exists", tag).returncode == 0
 
 
-def _build_dir() -> Path:
-    """A directory with room for the rootfs: $AUTHBRIDGE_CONTAINER_TMP, $TMPDIR (or /tmp), or
-    the cache directory."""
-    candidates = [os.environ.get(TMP_VARIABLE), tempfile.gettempdir(), str(cache_dir())]
-    for candidate in candidates:
-        if not candidate or not os.path.isdir(candidate) or not os.access(candidate, os.W_OK):
-            continue
-        if shutil.disk_usage(candidate).free >= MIN_FREE_BYTES:
-            return Path(candidate)
-    raise ContainerError(
-        f"no writable directory with 1 GiB free among {candidates}; set {TMP_VARIABLE}"
-    )
-
-
-@contextlib.contextmanager
-def _lock(name: str) -> Iterator[None]:
-    """One builder at a time across processes (pytest-xdist workers, parallel runs)."""
-    with (cache_dir() / name).open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def ensure_image(*, timeout: float = 1800) -> str:
     """The tag of the Python 3.13 / Debian 13 image, built with mmdebstrap the first time."""
-    ensure_tools()
-    tag = image_tag()
-    if image_exists(tag):
-        return tag
-    with _lock("build.lock"):
-        if image_exists(tag):  # another process built it while this one waited
-            return tag
-        _build(tag, timeout=timeout)
-    return tag
-
-
-def _build(tag: str, *, timeout: float) -> None:
-    if not _is_root():
-        raise ContainerError("building the image runs mmdebstrap in root mode: run as root")
-    mirror = debian_mirror()
-    started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="authbridge-rootfs-", dir=_build_dir()) as tmp:
-        rootfs = Path(tmp) / "rootfs.tar"
-        _progress(f"building {tag}: mmdebstrap {SUITE} ({', '.join(PACKAGES)}) into {tmp}")
-        argv = [
-            "mmdebstrap",
-            "--mode=root",
-            "--variant=minbase",
-            f"--include={','.join(PACKAGES)}",
-            SUITE,
-            str(rootfs),
-            f"deb {mirror} {SUITE} main",
-        ]
-        built = subprocess.run(
-            argv,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env={**os.environ, "TMPDIR": tmp},
-            check=False,
-        )
-        if built.returncode != 0 or not rootfs.is_file():
-            raise ContainerError(f"mmdebstrap failed ({built.returncode}):\n{built.stderr[-4000:]}")
-        size = rootfs.stat().st_size / 1e6
-        _progress(f"rootfs {size:.0f} MB in {time.monotonic() - started:.0f} s; podman import")
-        changes = [arg for change in IMAGE_CHANGES for arg in ("--change", change)]
-        imported = _podman(
-            "import", *changes, "--message", RECIPE, str(rootfs), tag, timeout=timeout
-        )
-        if imported.returncode != 0:
-            raise ContainerError(f"podman import failed:\n{imported.stderr[-4000:]}")
-    _progress(f"built {tag} in {time.monotonic() - started:.0f} s")
+    return shared.ensure_rootfs_image(IMAGE, timeout=timeout)
 
 
 def image_size(tag: str) -> int:

@@ -1,0 +1,66 @@
+"""Secrets stay out of pages and logs (issue 18, item 7).
+
+- ``SecretsFilter`` (DEFAULT_EXCEPTION_REPORTER_FILTER): Django's DEBUG error page, and the
+  error mails to ADMINS, show settings, request.META and frame variables. Django hides names
+  that look secret (KEY, SECRET, PASS, TOKEN...), but not ``DATABASE_URL`` or ``REDIS_URL``
+  nor ``CACHES["default"]["LOCATION"]``, which carry a password inside a URL. This filter also
+  masks the password of every ``scheme://user:password@`` URL it shows.
+- ``announce_env_file()``: a start outside DEBUG that read a ``.env`` file says which file and
+  which names it took from it (never a value): production should be configured by its real
+  environment, and a stray file on the server should not change settings silently.
+"""
+
+import logging
+import re
+from collections.abc import ItemsView
+from types import TracebackType
+from typing import Any
+
+from django.conf import settings
+from django.views.debug import SafeExceptionReporterFilter
+
+logger = logging.getLogger("todo_project.settings")
+
+# scheme://user:password@ (the user may be empty: redis://:password@host). The password ends at
+# the last "@" before the host: an unencoded "@" in it is masked too.
+URL_PASSWORD = re.compile(
+    r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:@/\s]*:)(?P<password>[^/\s]*)(?P<tail>@)", re.IGNORECASE
+)
+MASK = SafeExceptionReporterFilter.cleansed_substitute
+
+
+def mask_url_passwords(text: str) -> str:
+    """``postgres://todo:s3cret@db/todo`` -> ``postgres://todo:********************@db/todo``."""
+    return URL_PASSWORD.sub(lambda match: f"{match['head']}{MASK}{match['tail']}", text)
+
+
+class SecretsFilter(SafeExceptionReporterFilter):
+    """Django's filter, plus: no password inside a URL, wherever the report shows one."""
+
+    def cleanse_setting(self, key: Any, value: Any) -> Any:
+        # Django's own: hides whole values whose name looks secret, recurses into dicts/lists.
+        cleansed = super().cleanse_setting(key, value)
+        return mask_url_passwords(cleansed) if isinstance(cleansed, str) else cleansed
+
+    def get_traceback_frame_variables(
+        self, request: Any, tb_frame: TracebackType | Any
+    ) -> ItemsView[str, Any]:
+        variables = super().get_traceback_frame_variables(request, tb_frame)
+        return {
+            name: mask_url_passwords(value) if isinstance(value, str) else value
+            for name, value in variables
+        }.items()
+
+
+def announce_env_file() -> None:
+    """One WARNING line when settings took variables from a .env file and DEBUG is off."""
+    path = getattr(settings, "ENV_FILE_LOADED", "")
+    names = getattr(settings, "ENV_FILE_NAMES", [])
+    if settings.DEBUG or not path:
+        return
+    logger.warning(
+        "settings read %s with DJANGO_DEBUG off: %s taken from it (values not shown). "
+        "Set them in the real environment and DJANGO_ENV_FILE=/dev/null.",
+        path,
+        ", ".join(names) or "no variable",
+    )
