@@ -11,6 +11,8 @@ from ninja import Header, NinjaAPI, Path, Query, Router, Status
 from authbridge import InvalidToken, identity_required_of
 from authbridge.ninja import BetterAuthBearer
 from authbridge.refusals import refusal_for
+from edge.openapi import response_headers
+from edge.schemas import DetailOut, ValidationErrorOut
 from tasks import erasure, services
 from tasks.conditional import etag_for, versions_matching
 from tasks.errors import (
@@ -35,8 +37,6 @@ from tasks.schemas import (
     TaskReplaceIn,
     task_json,
 )
-from todo_project.openapi import response_headers
-from todo_project.schemas import DetailOut, ValidationErrorOut
 
 router = Router(auth=BetterAuthBearer(bind_path_user="user_id"), tags=["tasks"])
 account_router = Router(auth=BetterAuthBearer(bind_path_user="user_id"), tags=["account"])

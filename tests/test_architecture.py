@@ -28,7 +28,7 @@ MAY_NAME_UNSCOPED = {
     Path("tasks/management/commands/purge_idempotency_records.py"),  # a periodic job
     Path("tasks/management/commands/seed_tasks.py"),  # benchmark data for many users
 }
-APP_DIRS = ("todo_project", "authbridge", "tasks", "bench", "scripts")
+APP_DIRS = ("todo_project", "authbridge", "edge", "tasks", "bench", "scripts")
 SKIPPED_DIRS = {"migrations"}
 
 
@@ -125,3 +125,29 @@ def test_every_user_route_refuses_a_token_for_someone_else(
     )  # fmt: skip
     assert response.status_code == 403
     assert set(response.json()) == {"detail"}
+
+
+def imports_of(path: Path) -> set[str]:
+    tree = ast.parse((ROOT / path).read_text())
+    names = {
+        n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 0
+    }
+    names |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    return {name.split(".")[0] for name in names}
+
+
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [
+        pytest.param("edge", {"todo_project", "tasks"}, id="edge-under-the-apps"),
+        pytest.param("tasks", {"todo_project"}, id="tasks-never-imports-the-wiring"),
+    ],
+)
+def test_imports_go_one_way(package: str, forbidden: set[str]) -> None:
+    """authbridge, then edge, then tasks, then todo_project (the wiring): never back up."""
+    offenders = {
+        f"{path}: {sorted(imports_of(path) & forbidden)}"
+        for path in app_modules()
+        if path.parts[0] == package and imports_of(path) & forbidden
+    }
+    assert offenders == set()

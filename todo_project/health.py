@@ -8,10 +8,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import resolve
 from ninja import Router, Schema, Status
 
+from edge.openapi import response_headers
+from edge.schemas import DetailOut
 from todo_project import metrics
 from todo_project.errors import DATABASE_READ_ONLY
-from todo_project.openapi import response_headers
-from todo_project.schemas import DetailOut
 
 router = Router(tags=["health"])
 

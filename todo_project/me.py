@@ -4,8 +4,8 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from authbridge import identity_required_of
-from todo_project.openapi import response_headers
-from todo_project.schemas import DetailOut
+from edge.openapi import response_headers
+from edge.schemas import DetailOut
 
 router = Router(tags=["me"])
 
