@@ -189,16 +189,9 @@ def debian_mirror(sources: Path = APT_SOURCES) -> str:
     for variable in MIRROR_VARIABLES:
         if os.environ.get(variable):
             return os.environ[variable].rstrip("/")
-    files = [sources / "sources.list"]
-    parts = sources / "sources.list.d"
-    if parts.is_dir():
-        files += sorted(p for p in parts.iterdir() if p.suffix in (".list", ".sources"))
-    for path in files:
-        if not path.is_file():
-            continue
-        for uri in _source_entries(path.read_text(), deb822=path.suffix == ".sources"):
-            if re.match(r"https?://", uri) and uri.rstrip("/").endswith("/debian"):
-                return uri.rstrip("/")
+    for uri in _source_uris(sources):
+        if uri.endswith("/debian"):
+            return uri
     raise ContainerError(
         f"no Debian mirror in {sources}/sources.list(.d); set {MIRROR_VARIABLES[0]} to one"
     )
@@ -209,6 +202,12 @@ def debian_security_mirror(sources: Path = APT_SOURCES) -> str | None:
     $DEBIAN_SECURITY_MIRROR overrides."""
     if os.environ.get("DEBIAN_SECURITY_MIRROR"):
         return os.environ["DEBIAN_SECURITY_MIRROR"].rstrip("/")
+    return next((uri for uri in _source_uris(sources) if uri.endswith("/debian-security")), None)
+
+
+def _source_uris(sources: Path) -> Iterator[str]:
+    """The http(s) URIs of the enabled `deb` entries, without a trailing "/", in apt's order:
+    sources.list, then sources.list.d/*.list and *.sources."""
     files = [sources / "sources.list"]
     parts = sources / "sources.list.d"
     if parts.is_dir():
@@ -217,9 +216,8 @@ def debian_security_mirror(sources: Path = APT_SOURCES) -> str | None:
         if not path.is_file():
             continue
         for uri in _source_entries(path.read_text(), deb822=path.suffix == ".sources"):
-            if re.match(r"https?://", uri) and uri.rstrip("/").endswith("/debian-security"):
-                return uri.rstrip("/")
-    return None
+            if re.match(r"https?://", uri):
+                yield uri.rstrip("/")
 
 
 # --- locally built base images ------------------------------------------------------------------
