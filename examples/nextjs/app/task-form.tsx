@@ -1,7 +1,9 @@
 "use client";
 
-import { useId } from "react";
 import type { Priority, TaskInput } from "@/lib/api";
+import { PRIORITY_OPTIONS } from "@/lib/options";
+import { Field } from "./field";
+import { Select } from "./select";
 
 export type Draft = { title: string; description: string; priority: Priority; due_date: string };
 
@@ -15,34 +17,6 @@ export function toBody(draft: Draft): TaskInput {
     due_date: draft.due_date || null,
   };
 }
-type ControlProps = { id: string; "aria-invalid": boolean; "aria-describedby"?: string };
-
-/** A label tied to its control by id (so the name is exactly `label`), and its 422 message. */
-export function Field({
-  label,
-  error,
-  wide = false,
-  children,
-}: {
-  label: string;
-  error?: string;
-  wide?: boolean;
-  children: (control: ControlProps) => React.ReactNode;
-}) {
-  const id = useId();
-  const errorId = `${id}-error`;
-  return (
-    <div className={wide ? "field wide" : "field"}>
-      <label htmlFor={id}>{label}</label>
-      {children({ id, "aria-invalid": Boolean(error), "aria-describedby": error && errorId })}
-      {error && (
-        <span id={errorId} className="error" role="alert">
-          {error}
-        </span>
-      )}
-    </div>
-  );
-}
 
 /** Title, Description, Priority, Due date: labelled fields, each with its 422 message. */
 export function TaskFields({
@@ -54,8 +28,8 @@ export function TaskFields({
   onChange: (draft: Draft) => void;
   errors: Record<string, string>;
 }) {
-  const set = (field: keyof Draft) => (event: { target: { value: string } }) =>
-    onChange({ ...draft, [field]: event.target.value });
+  const set = (field: "title" | "description" | "due_date") =>
+    (event: { target: { value: string } }) => onChange({ ...draft, [field]: event.target.value });
   return (
     <div className="grid">
       <Field label="Title" error={errors.title} wide>
@@ -84,11 +58,13 @@ export function TaskFields({
       </Field>
       <Field label="Priority" error={errors.priority}>
         {(control) => (
-          <select {...control} name="priority" value={draft.priority} onChange={set("priority")}>
-            <option value="low">Low</option>
-            <option value="medium">Medium</option>
-            <option value="high">High</option>
-          </select>
+          <Select
+            control={control}
+            name="priority"
+            options={PRIORITY_OPTIONS}
+            value={draft.priority}
+            onChange={(priority) => onChange({ ...draft, priority })}
+          />
         )}
       </Field>
       <Field label="Due date" error={errors.due_date}>

@@ -3,11 +3,10 @@
 // request's own token (lib/server-api.ts), and the page is re-rendered with the new task.
 import { revalidatePath } from "next/cache";
 import { unstable_rethrow } from "next/navigation";
-import { fieldErrors, type Priority, type ValidationIssue } from "@/lib/api-shared";
+import { fieldErrors, type ValidationIssue } from "@/lib/api-shared";
+import { optionValue, PRIORITY_OPTIONS } from "@/lib/options";
 import { busy, getServerApi, getUser } from "@/lib/server-api";
 import { type CreateTaskState, freshForm } from "./form-state";
-
-const PRIORITIES: readonly Priority[] = ["low", "medium", "high"];
 
 export async function createTask(
   previous: CreateTaskState,
@@ -18,10 +17,9 @@ export async function createTask(
   // One key per rendered form: a double submit, or a retry after a 503 or a network error,
   // sends the same key again, and the API creates one task.
   const key = sentKey.length > 0 && sentKey.length <= 255 ? sentKey : previous.key;
-  const chosen = String(form.get("priority") ?? "medium") as Priority;
   const values = {
     title: String(form.get("title") ?? ""),
-    priority: PRIORITIES.includes(chosen) ? chosen : "medium",
+    priority: optionValue(PRIORITY_OPTIONS, form.get("priority")) ?? "medium",
   };
   const state = (message: string, fields: Record<string, string> = {}, next = key) => ({
     key: next,

@@ -2,6 +2,7 @@
 // The Server Action's form. It works before hydration and without JavaScript too (React
 // posts it to the action); with JavaScript, useActionState keeps its answer on the page.
 import { useActionState } from "react";
+import { PRIORITY_OPTIONS } from "@/lib/options";
 import { createTask } from "./actions";
 import type { CreateTaskState } from "./form-state";
 
@@ -33,9 +34,11 @@ export function CreateTaskForm({ initial }: { initial: CreateTaskState }) {
         <label className="field">
           Priority
           <select name="priority" defaultValue={state.values.priority}>
-            <option value="low">Low</option>
-            <option value="medium">Medium</option>
-            <option value="high">High</option>
+            {PRIORITY_OPTIONS.map((option) => (
+              <option key={option.value} value={option.value}>
+                {option.label}
+              </option>
+            ))}
           </select>
         </label>
       </div>
