@@ -1,7 +1,8 @@
 // What a failed API call means for the user. 401 never gets here: lib/api.ts handles it.
-import { fieldErrors, retryAfterSeconds, SignedOut, type ValidationIssue } from "@/lib/api";
+import { type ErrorBody, fieldErrors, retryAfterSeconds, SignedOut } from "@/lib/api";
 
-export type Failure = { response: Response; error?: unknown };
+/** A refused call as openapi-fetch hands it over; `error` is the body, typed by the schema. */
+export type Failure = { response: Response; error?: ErrorBody };
 
 export function describe({ response, error }: Failure): {
   message: string;
@@ -9,7 +10,8 @@ export function describe({ response, error }: Failure): {
 } {
   switch (response.status) {
     case 422: {
-      const detail = (error as { detail?: ValidationIssue[] } | undefined)?.detail;
+      // A body that is not the schema's (a proxy's page, say) has no issues to place.
+      const detail = error?.detail;
       const fields = Array.isArray(detail) ? fieldErrors(detail) : {};
       return { message: "Please correct the highlighted fields.", fields };
     }
@@ -36,7 +38,7 @@ export function describe({ response, error }: Failure): {
         fields: {},
       };
     default: {
-      const detail = (error as { detail?: unknown } | undefined)?.detail;
+      const detail = error?.detail;
       return {
         message: typeof detail === "string" ? detail : `Something went wrong (${response.status}).`,
         fields: {},

@@ -6,6 +6,10 @@ export type Task = components["schemas"]["TaskOut"];
 export type Priority = components["schemas"]["Priority"];
 export type TaskInput = components["schemas"]["TaskIn"];
 export type ValidationIssue = components["schemas"]["ValidationIssue"];
+/** The body of every refusal: one sentence (`DetailOut`), or a 422's issues (`ValidationErrorOut`). */
+export type ErrorBody =
+  | components["schemas"]["DetailOut"]
+  | components["schemas"]["ValidationErrorOut"];
 type TaskQuery = NonNullable<operations["list_tasks"]["parameters"]["query"]>;
 export type StatusFilter = NonNullable<TaskQuery["status"]>;
 export type Ordering = NonNullable<TaskQuery["ordering"]>;

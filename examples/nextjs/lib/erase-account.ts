@@ -5,6 +5,7 @@
 // account never loses its data without being deleted. The erasure is idempotent, so deleting
 // again after a failure is safe.
 import { APIError } from "better-auth/api";
+import type { components } from "./api-types";
 
 const ERASE_TIMEOUT_MS = 10_000;
 
@@ -34,7 +35,7 @@ export async function eraseApiData(userId: string, signJWT: SignJWT): Promise<vo
     console.error(`account deletion: the Todo API answered ${response.status}`);
     throw unavailable();
   }
-  const erased = (await response.json()) as { tasks: number; idempotency_records: number };
+  const erased: components["schemas"]["ErasedOut"] = await response.json();
   console.info(`account deletion: erased ${erased.tasks} task(s) of ${userId}`);
 }
 

@@ -3,7 +3,7 @@
 // request's own token (lib/server-api.ts), and the page is re-rendered with the new task.
 import { revalidatePath } from "next/cache";
 import { unstable_rethrow } from "next/navigation";
-import { fieldErrors, type ValidationIssue } from "@/lib/api-shared";
+import { fieldErrors } from "@/lib/api-shared";
 import { optionValue, PRIORITY_OPTIONS } from "@/lib/options";
 import { busy, getServerApi, getUser } from "@/lib/server-api";
 import { type CreateTaskState, freshForm } from "./form-state";
@@ -38,9 +38,9 @@ export async function createTask(
     }
     const wait = busy(response);
     if (wait) return state(wait.message); // the same key: submitting again creates one task
-    const detail = (error as { detail?: unknown } | undefined)?.detail;
+    const detail = error?.detail; // typed by the schema: a sentence, or a 422's issues
     if (response.status === 422 && Array.isArray(detail)) {
-      const fields = fieldErrors(detail as ValidationIssue[]);
+      const fields = fieldErrors(detail);
       // The values will change: a new request, so a new key.
       return state("Please correct the highlighted fields.", fields, freshForm().key);
     }
