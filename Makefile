@@ -125,7 +125,7 @@ bench-creates: setup ## one task create: count + insert vs the per-user lock (DA
 	PYTHONPATH=. $(BIN)/python bench/creates.py
 
 stack: setup ## nginx -> 2 gunicorn -> PostgreSQL + Redis on loopback (needs nginx, redis-server, postgresql); Ctrl-C stops
-	$(BIN)/python scripts/stack.py
+	$(BIN)/python -m scripts.stack
 
 test-stack: setup ## only the stack fault test (kills and restarts parts of its own stack)
 	$(BIN)/python -m pytest -m stack $(PYTEST_ARGS)

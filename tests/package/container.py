@@ -329,9 +329,9 @@ HOST_ONLY = ("PATH", "HOME", "SSL_CERT_FILE", "SSL_CERT_DIR")
 
 def _runner_class() -> type:
     """ContainerRunner, built on first use so that importing this module stays cheap."""
+    from scripts.harness import stop
     from tests.package.matrix import ROOT
     from tests.package.runners import Runner
-    from tests.processes import stop
 
     class ContainerRunner(Runner):
         """Runs argv in the image; the host's temporary folder and the repository (read-only)
