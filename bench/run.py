@@ -341,9 +341,14 @@ def server_command(args: argparse.Namespace, port: int) -> list[str]:
             str(ROOT / ".venv" / "bin" / "granian"), "--interface", "wsgi", "--host", "127.0.0.1",
             "--port", str(port), "--workers", str(args.workers or 2), "--blocking-threads",
             str(args.threads or 1), "--no-ws", *shlex.split(args.server_args),
-            "todo_project.wsgi:application",
+            "--factory", "bench.floor:make_application",
         ]  # fmt: skip
-    command = [str(GUNICORN), "todo_project.wsgi", "-c", str(ROOT / "gunicorn.conf.py")]
+    command = [
+        str(GUNICORN),
+        "bench.floor:make_application()",
+        "-c",
+        str(ROOT / "gunicorn.conf.py"),
+    ]
     command += ["--bind", f"127.0.0.1:{port}"]
     if args.worker_class:
         command += ["--worker-class", args.worker_class]
@@ -469,7 +474,7 @@ def server_env(
     keys: Keys, database_url: str, *, redis_url: str | None, metrics_dir: Path
 ) -> dict[str, str]:
     """Production settings (DEBUG off; Redis for the rate limits and the JWKS, Prometheus in
-    multiprocess mode), pinned keys for both algorithms, the floor route on."""
+    multiprocess mode), pinned keys for both algorithms."""
     production_parts = {"REDIS_URL": redis_url} if redis_url else {}
     return {
         **production_parts,
@@ -484,7 +489,6 @@ def server_env(
         "DJANGO_SECRET_KEY": secrets.token_hex(32),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "DJANGO_BENCH_FLOOR_ROUTE": "1",
         "BETTER_AUTH_SECRET": keys.secret,
         "BETTER_AUTH_JWKS": keys.jwks(),
         "BETTER_AUTH_ISSUER": ISSUER,
