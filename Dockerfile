@@ -8,7 +8,7 @@
 # that download as a build secret (--secret id=build-ca), mounted at /run/build-ca.crt for that
 # step only: it is in no layer. Without the secret (a plain `docker build`) the defaults apply.
 
-# `make image` builds this one locally with mmdebstrap (scripts/podman.py): nothing is pulled.
+# `make image` builds this one locally with mmdebstrap (scripts/podman/): nothing is pulled.
 ARG BASE_IMAGE=localhost/debian:bookworm-slim
 
 FROM ${BASE_IMAGE} AS python

@@ -116,7 +116,7 @@ check-locks: ## fail when a lock file names a package index (URL, index or find-
 	  { echo "requirements/**/*.txt must not name a package index" >&2; exit 1; }
 
 bench: setup ## HTTP figures: PostgreSQL, Redis, gunicorn, wrk (about 12 min; BENCH_ARGS=--quick: 1.5 min)
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 bench-writes: setup ## one task write: UPDATE ... RETURNING vs lock + update + read (DATABASE_URL's database)
 	PYTHONPATH=. $(BIN)/python bench/writes.py
@@ -125,7 +125,7 @@ bench-creates: setup ## one task create: count + insert vs the per-user lock (DA
 	PYTHONPATH=. $(BIN)/python bench/creates.py
 
 stack: setup ## nginx -> 2 gunicorn -> PostgreSQL + Redis on loopback (needs nginx, redis-server, postgresql); Ctrl-C stops
-	$(BIN)/python scripts/stack.py
+	$(BIN)/python -m scripts.stack
 
 test-stack: setup ## only the stack fault test (kills and restarts parts of its own stack)
 	$(BIN)/python -m pytest -m stack $(PYTEST_ARGS)

@@ -52,7 +52,6 @@ def child_env() -> dict[str, str]:
         "DJANGO_SECRET_KEY": "ledger-" + "k" * 50,
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "DJANGO_BENCH_FLOOR_ROUTE": "1",
         "BETTER_AUTH_SECRET": "ledger-secret-" + "s" * 32,
         "BETTER_AUTH_ISSUER": ISSUER,
         "BETTER_AUTH_AUDIENCE": ISSUER,
@@ -107,8 +106,8 @@ def child(part: str, routes: list[str], repeat: int) -> None:
     take_out(part)
     from django.conf import settings
 
+    from bench.floor import make_application
     from tasks.models import Task
-    from todo_project.wsgi import make_application
 
     application = make_application()
     now = int(time.time())

@@ -5,7 +5,7 @@
 -- Every request is formatted once in init(); request() only hands the next one out, so the
 -- load generator spends its time on the network, not in Lua. Each thread starts at its own
 -- offset, so concurrent connections use different users. done() prints one JSON line
--- (prefix "BENCH_JSON ") that bench/run.py reads.
+-- (prefix "BENCH_JSON ") that bench/wrk.py reads.
 
 local requests = {}
 local next_index = 1

@@ -1,8 +1,7 @@
-"""Processes the tests start: Node projects installed with npm ci, and servers they stop."""
+"""Node projects the tests install with npm ci (servers start and stop through scripts/harness)."""
 
 import subprocess
 from pathlib import Path
-from typing import Any
 
 
 def npm_ci(project: Path, *, timeout: float = 900) -> None:
@@ -16,13 +15,3 @@ def npm_ci(project: Path, *, timeout: float = 900) -> None:
             check=True,
             timeout=timeout,
         )
-
-
-def stop(process: subprocess.Popen[Any], *, timeout: float) -> None:
-    """SIGTERM, then SIGKILL when the process is still there after ``timeout`` seconds."""
-    process.terminate()
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()

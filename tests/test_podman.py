@@ -1,4 +1,4 @@
-"""scripts/podman.py without podman: mirrors from apt's sources, the base image's recipe."""
+"""scripts/podman/ without podman: mirrors from apt's sources, the base image's recipe."""
 
 from pathlib import Path
 

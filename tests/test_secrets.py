@@ -92,7 +92,7 @@ def test_a_production_start_that_reads_an_env_file_says_which_file_and_names(
     tmp_path: Path,
 ) -> None:
     path = env_file(tmp_path)
-    result = run_manage("check", DJANGO_ENV_FILE=str(path), **PRODUCTION_ENV)
+    result = run_manage("check", **{**PRODUCTION_ENV, "DJANGO_ENV_FILE": str(path)})
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stderr.splitlines() if str(path) in line]
     assert len(lines) == 1, result.stderr

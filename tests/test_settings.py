@@ -9,18 +9,22 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from scripts.harness import production_env, without_project_variables
 from todo_project import env
 
 REPO = Path(__file__).resolve().parent.parent
 
-PRODUCTION_ENV = {
-    "DJANGO_SECRET_KEY": "x" * 60 + "production-only-secret-key-with-enough-entropy",
-    "DJANGO_ALLOWED_HOSTS": "api.example.com",
-    "BETTER_AUTH_URL": "https://app.example.com",
-    "CORS_ALLOWED_ORIGINS": "https://app.example.com",
+# Behind TLS (the https redirect and HSTS on), as deployed; nothing of this process's own.
+PRODUCTION_ENV = production_env(
+    allowed_hosts="api.example.com",
+    secret_key="x" * 60 + "production-only-secret-key-with-enough-entropy",
+    https=True,
+    inherit=False,
+    BETTER_AUTH_URL="https://app.example.com",
+    CORS_ALLOWED_ORIGINS="https://app.example.com",
     # docs/DEPLOY.md: Redis on this host keeps the last good JWKS for every worker.
-    "REDIS_URL": "redis://127.0.0.1:6379/0",
-}
+    REDIS_URL="redis://127.0.0.1:6379/0",
+)
 
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -29,11 +33,7 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 def run_python(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    base = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("DJANGO_", "BETTER_AUTH_", "JWT_", "JWKS_", "CORS_", "DATABASE_"))
-    }
+    base = without_project_variables(os.environ)
     base.update(DJANGO_ENV_FILE=os.devnull, DJANGO_SETTINGS_MODULE="todo_project.settings")
     base.update(env)
     return subprocess.run(
@@ -85,7 +85,7 @@ def test_check_deploy_judges_where_the_jwks_is_kept(redis_url: str, warning: str
 
 def test_check_deploy_flags_debug_mode() -> None:
     result = run_manage(
-        "check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV, DJANGO_DEBUG="1"
+        "check", "--deploy", "--fail-level", "WARNING", **{**PRODUCTION_ENV, "DJANGO_DEBUG": "1"}
     )
     assert result.returncode != 0
     assert "security.W018" in result.stderr  # DEBUG on in deployment

@@ -258,9 +258,6 @@ BETTER_AUTH_JWKS_MAX_STALENESS_SECONDS = env_float(
 )
 # CACHES (above): Redis when REDIS_URL is set, so every worker and instance shares the JWKS.
 
-# --- benchmark: `make bench` alone turns on the bare floor route (todo_project/bench_floor.py) ---
-BENCH_FLOOR_ROUTE = env_bool("DJANGO_BENCH_FLOOR_ROUTE", default=False)
-
 # --- logging: refusals at INFO, key fetch failures at WARNING; never a token --------------
 # JSON lines in production, text in development; one line per request with its request id.
 # DEBUG pages and error mails mask the passwords inside DATABASE_URL, REDIS_URL, CACHES...

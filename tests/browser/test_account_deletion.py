@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from scripts.harness import free_port
 from tests.browser.test_frontend import (
     EXAMPLE,
     HERE,
     ROOT,
     build_example,
-    free_port,
     require_tools,
     run_scenario,
     serve_api,

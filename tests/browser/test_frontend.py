@@ -12,12 +12,8 @@ import hashlib
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -27,8 +23,10 @@ import pytest
 from django.conf import settings
 from psycopg import sql
 
+from scripts.harness import free_port, production_env, start, stop, wait_for_http
 from tests.browser.replay_proxy import replay_proxy
-from tests.processes import npm_ci, stop
+from tests.ops.servers import unavailable
+from tests.processes import npm_ci
 
 pytestmark = pytest.mark.browser
 
@@ -52,10 +50,7 @@ def require_tools() -> str:
     if chromium is None:
         missing.append("chromium")
     if missing:
-        message = f"{', '.join(missing)} not installed: the browser test needs them"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"{', '.join(missing)} not installed: the browser test needs them")
     assert chromium is not None
     return chromium
 
@@ -81,38 +76,16 @@ def build_example() -> None:
     BUILD_STAMP.write_text(digest)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"{url} exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as reply:
-                if reply.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.3)
-    pytest.fail(f"{url} did not answer within {START_TIMEOUT_SECONDS}s:\n{log.read_text()[-3000:]}")
-
-
 @contextmanager
 def serve(
     command: list[str], *, cwd: Path, env: dict[str, str], ready_url: str, log: Path
 ) -> Iterator[None]:
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=output, stderr=output)
-        try:
-            wait_until_up(ready_url, process, log)
-            yield
-        finally:
-            stop(process, timeout=15)
+    process = start(command, cwd=cwd, env=env, log=log)
+    try:
+        wait_for_http(ready_url, process=process, log=log, timeout=START_TIMEOUT_SECONDS)
+        yield
+    finally:
+        stop(process, timeout=15)
 
 
 @contextmanager
@@ -157,25 +130,16 @@ def serve_api(
     api_port = free_port()
     api_url = f"http://127.0.0.1:{api_port}"
     database_url = stack.enter_context(api_database_url(tmp_path))
-    api_env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "DJANGO_HSTS_SECONDS": "0",
-        "CORS_ALLOWED_ORIGINS": app_url if cors else "",
-        # Only the frontend's Better Auth: its JWKS, its iss and aud. No shared secret.
-        "BETTER_AUTH_URL": app_url,
-        "BETTER_AUTH_SECRET": "",
-        "BETTER_AUTH_SECRETS": "",
-        "BETTER_AUTH_JWKS": "",
-        "BETTER_AUTH_JWKS_URL": "",
-        "HOST": "127.0.0.1",
-        "PORT": str(api_port),
-        "WEB_CONCURRENCY": "2",
-    }
+    # Only the frontend's Better Auth: its JWKS, its iss and aud. No shared secret.
+    api_env = production_env(
+        allowed_hosts="127.0.0.1",
+        DATABASE_URL=database_url,
+        CORS_ALLOWED_ORIGINS=app_url if cors else "",
+        BETTER_AUTH_URL=app_url,
+        HOST="127.0.0.1",
+        PORT=str(api_port),
+        WEB_CONCURRENCY="2",
+    )
     if env_out is not None:
         env_out.update(api_env)
     subprocess.run(

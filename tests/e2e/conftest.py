@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.processes import npm_ci, stop
+from scripts.harness import stop
+from tests.processes import npm_ci
 
 NODE_PROJECT = Path(__file__).parent / "better_auth"
 # `make test-e2e-latest` points this at a copy of NODE_PROJECT with the newest better-auth.

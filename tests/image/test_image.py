@@ -30,7 +30,8 @@ import pytest
 from psycopg import sql
 
 from scripts import podman as pm
-from tests.ops.servers import RedisServer, free_port, unavailable
+from scripts.harness import RedisServer, free_port, production_env
+from tests.ops.servers import redis_server, unavailable
 
 pytestmark = pytest.mark.image
 
@@ -112,25 +113,25 @@ def database_url() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.stop()
+    with redis_server(tmp_path_factory.mktemp("redis")) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def environment(database_url: str, redis: RedisServer) -> dict[str, str]:
     """Production settings: DEBUG off, behind a TLS-ending proxy (a platform's, or nginx)."""
-    return {
-        "DJANGO_SECRET_KEY": DJANGO_SECRET,
-        "DJANGO_ALLOWED_HOSTS": HOST,
-        "DJANGO_BEHIND_PROXY": "1",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis.url,
-        "BETTER_AUTH_URL": ISSUER,
-        "BETTER_AUTH_SECRET": SECRET,
-        "CORS_ALLOWED_ORIGINS": ISSUER,
-    }
+    return production_env(
+        allowed_hosts=HOST,
+        secret_key=DJANGO_SECRET,
+        https=True,
+        inherit=False,  # the container's environment is its own
+        DJANGO_BEHIND_PROXY="1",
+        DATABASE_URL=database_url,
+        REDIS_URL=redis.url,
+        BETTER_AUTH_URL=ISSUER,
+        BETTER_AUTH_SECRET=SECRET,
+        CORS_ALLOWED_ORIGINS=ISSUER,
+    )
 
 
 def env_options(environment: dict[str, str]) -> list[str]:

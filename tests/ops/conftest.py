@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from django.core.cache import caches
 
-from tests.ops.servers import RedisServer
+from scripts.harness import RedisServer
+from tests.ops.servers import redis_server as throwaway_redis
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -22,10 +23,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
+    with throwaway_redis(tmp_path) as server:
+        yield server
 
 
 @pytest.fixture

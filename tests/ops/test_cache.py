@@ -15,7 +15,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.test import Client
 
 from authbridge.jwks import CachedJwksStore
-from tests.ops.servers import RedisServer
+from scripts.harness import RedisServer
 from tests.test_settings import run_python
 from todo_project.cache import RETRY_SECONDS, CacheUnavailable, FailOpenRedisCache
 

@@ -27,8 +27,15 @@ from pathlib import Path
 import pytest
 from dotenv import dotenv_values
 
-from scripts.stack import http_ok, render_nginx_site, start_nginx, wait_until
-from tests.ops.servers import RedisServer, free_port, require_binary
+from scripts.harness import (
+    free_port,
+    render_nginx_site,
+    start_nginx,
+    stop,
+    wait_for_http,
+    wait_until,
+)
+from tests.ops.servers import redis_server, require_binary
 from tests.ops.systemd_standin import REPO, UNITS, Host, read_environment_file, read_unit
 
 PUBLIC_HOST = "api.example.com"
@@ -117,7 +124,7 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Release]:
     require_binary("curl")
     require_binary("nginx")
     tmp_path = tmp_path_factory.mktemp("deploy")
-    redis = RedisServer(tmp_path)
+    redis = redis_server(tmp_path)
     redis.start()
     app = tmp_path / "srv" / "todo-api"
     files = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
@@ -183,10 +190,7 @@ def get(port: int, path: str, *, host: str = PUBLIC_HOST) -> tuple[int, str]:
 
 
 def wait_ready(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while get(port, "/api/ready")[0] != 200:
-        assert time.monotonic() < deadline, f"127.0.0.1:{port} not ready"
-        time.sleep(0.1)
+    wait_until(lambda: get(port, "/api/ready")[0] == 200, what=f"127.0.0.1:{port}", timeout=timeout)
 
 
 def release_steps(release: Release) -> None:
@@ -251,11 +255,10 @@ def test_a_release_restarts_one_instance_at_a_time_and_serves_the_new_code(
     prefix = release.host.root / "nginx"
     nginx = start_nginx(prefix, site, log=prefix.with_suffix(".log"))
     try:
-        wait_until(lambda: http_ok(f"http://127.0.0.1:{nginx_port}/api/health"), what="nginx")
+        wait_for_http(f"http://127.0.0.1:{nginx_port}/api/health", what="nginx", process=nginx)
         through_nginx, instances = roll_under_traffic(release, nginx_port, ports)
     finally:
-        nginx.terminate()
-        nginx.wait(timeout=20)
+        stop(nginx)
     assert [get(p, "/release") for p in ports] == [(200, "release 2")] * 2
     assert [get(p, "/api/me", host=NEW_HOST)[0] for p in ports] == [401, 401]
     assert all(release.host.main_pid(f"todo-api@{p}") != first_pids[p] for p in ports)

@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 
 from authbridge import Identity
+from scripts.harness import RedisServer
 from tests.conftest import TokenFactory
-from tests.ops.servers import RedisServer
 from todo_project.throttles import PerUserThrottle
 
 pytestmark = pytest.mark.django_db

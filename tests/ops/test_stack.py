@@ -24,22 +24,20 @@ from typing import Any
 import psycopg
 import pytest
 
-from scripts.stack import (
+from scripts.harness import (
     CORS_ORIGINS,
-    METRICS_TOKEN,
-    Stack,
-    StackError,
-    find_binary,
     free_port,
-    http_ok,
     postgres_bin_dirs,
     render_nginx_site,
     start_nginx,
+    stop,
+    wait_for_http,
     wait_until,
 )
+from scripts.stack import METRICS_TOKEN, Stack
 from tests.authbridge.conftest import JwksServer, serve
 from tests.conftest import TEST_ISSUER, TEST_SECRET, TestKeys, TokenFactory
-from tests.ops.servers import require_binary, unavailable
+from tests.ops.servers import require_binary
 
 pytestmark = [
     pytest.mark.stack,
@@ -107,10 +105,7 @@ def jwks(keys: TestKeys) -> Iterator[JwksServer]:
 def stack(jwks: JwksServer) -> Iterator[Stack]:
     for binary in ("nginx", "redis-server"):
         require_binary(binary)
-    try:
-        find_binary("initdb", *postgres_bin_dirs())
-    except StackError as exc:
-        unavailable(str(exc))
+    require_binary("initdb", *postgres_bin_dirs())
     workdir = Path(tempfile.mkdtemp(prefix="todo-stack-test-"))
     app_env = {
         "BETTER_AUTH_JWKS_URL": jwks.url,
@@ -205,7 +200,7 @@ def test_faults_lose_no_acknowledged_create(stack: Stack, make_token: TokenFacto
     stack.stop_postgres()
     time.sleep(1.0)  # clients keep sending while it is down
     stack.start_postgres()
-    wait_until(lambda: http_ok(f"{stack.url}/api/ready"), what="ready after the restart")
+    wait_for_http(f"{stack.url}/api/ready", what="ready after the restart")
     db_back_at = time.monotonic() + DB_RESTART_GRACE_SECONDS
     progress.wait_for_more(20)
     progress.stopped.set()
@@ -357,7 +352,7 @@ def balanced(stack: Stack) -> Balanced:
     prefix = stack.workdir / "nginx-balanced"
     stack.processes["nginx-balanced"] = start_nginx(prefix, site, log=prefix.with_suffix(".log"))
     url = f"http://127.0.0.1:{nginx_port}"
-    wait_until(lambda: http_ok(f"{url}/api/health"), what="nginx (balancer variant)")
+    wait_for_http(f"{url}/api/health", what="nginx (balancer variant)")
     return Balanced(url, f"http://127.0.0.1:{metrics_port}", app_port)
 
 
@@ -428,8 +423,7 @@ def test_nginx_answers_json_502_with_retry_after_when_no_instance_answers(stack:
         assert answer.headers["Retry-After"] == "5"
         assert answer.headers["Access-Control-Allow-Origin"] == ALLOWED_ORIGIN
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        stop(process)
 
 
 @pytest.mark.parametrize("method", ["PROPFIND", "INVENTED", "TRACE", "CONNECT", "BREW"])

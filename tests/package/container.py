@@ -14,7 +14,7 @@ pass a TLS proxy whose CA only the host bundle holds; the CA is never baked into
         server.wait_for_http("http://127.0.0.1:8123/", timeout=30)
 
 In tests, call ``require()`` first: it fails under CI=true and skips locally when containers
-cannot run on this machine. The podman, mmdebstrap and apt-sources code is scripts/podman.py's,
+cannot run on this machine. The podman, mmdebstrap and apt-sources code is scripts/podman/'s,
 shared with the app's image (`make image`, tests/image): this module adds the Python 3.13 image
 and the way the package tests run containers.
 """
@@ -80,7 +80,7 @@ LABEL = "authbridge-test=1"
 
 
 def cache_dir() -> Path:
-    """Where the pip cache lives (CONTAINERS_CONF and the build lock: scripts/podman.py's)."""
+    """Where the pip cache lives (CONTAINERS_CONF and the build lock: scripts/podman/'s)."""
     base = os.environ.get("XDG_CACHE_HOME") or (
         "/var/cache" if shared.is_root() else str(Path.home() / ".cache")
     )
@@ -329,9 +329,9 @@ HOST_ONLY = ("PATH", "HOME", "SSL_CERT_FILE", "SSL_CERT_DIR")
 
 def _runner_class() -> type:
     """ContainerRunner, built on first use so that importing this module stays cheap."""
+    from scripts.harness import stop
     from tests.package.matrix import ROOT
     from tests.package.runners import Runner
-    from tests.processes import stop
 
     class ContainerRunner(Runner):
         """Runs argv in the image; the host's temporary folder and the repository (read-only)

@@ -15,17 +15,15 @@ The contract a runner keeps, so that the tests are the same everywhere:
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scripts.harness import HarnessError, free_port, stop, wait_for_port
 from tests.e2e.conftest import Response, http
-from tests.processes import stop
 
 INSTALL_TIMEOUT_SECONDS = 600
 START_TIMEOUT_SECONDS = 30
@@ -159,12 +157,6 @@ class Venv:
         return self.run([str(self.python), *args], cwd=cwd, env=env)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @dataclass
 class Site:
     """A sample project, copied out of the repository and served by a virtualenv's Python."""
@@ -199,18 +191,14 @@ class Site:
         self.process = self.venv.runner.popen(
             [*argv, f"127.0.0.1:{self.port}"], cwd=self.root, env=env, log=self.log
         )
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"runserver exited {self.process.returncode}:\n{self.output}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError(
-            f"runserver did not listen in {START_TIMEOUT_SECONDS}s:\n{self.output}"
-        )
+        try:
+            wait_for_port(
+                self.port, what="runserver", process=self.process, log=self.log,
+                timeout=START_TIMEOUT_SECONDS,
+            )  # fmt: skip
+        except HarnessError as error:
+            raise AssertionError(str(error)) from None
+        return self
 
     @property
     def output(self) -> str:

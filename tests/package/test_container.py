@@ -7,7 +7,6 @@ the container that the host reaches over --network=host.
 
 import http.server
 import shutil
-import socket
 import subprocess
 import threading
 import urllib.request
@@ -16,19 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from scripts.harness import free_port
 from tests.package import container
 
 pytestmark = pytest.mark.package
 
 REQUIREMENTS = Path(__file__).resolve().parents[2] / "requirements" / "package"
 LOCK = REQUIREMENTS / "py313-django61.txt"  # a package test row: Django 6.1 and PyJWT
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")

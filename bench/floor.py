@@ -1,9 +1,14 @@
-"""The benchmark's floor: a bare Ninja route with no middleware, only when BENCH_FLOOR_ROUTE is on.
+"""The benchmark's floor: the project's WSGI application with one bare route in front of it.
 
 `make bench` divides every scenario's throughput by this route's, measured in the same
 gunicorn process and the same run, so a noisy shared machine still gives comparable ratios.
-It is Django's WSGI handler, URL resolution and one Ninja operation returning a small dict:
-what the framework costs before this project adds middleware, auth or a query.
+GET /bench/floor is Django's WSGI handler, URL resolution and one Ninja operation returning a
+small dict (bench/floor_urls.py): what the framework costs before this project adds
+middleware, auth or a query. Every other path goes to todo_project.wsgi's application.
+
+    gunicorn 'bench.floor:make_application()' -c gunicorn.conf.py     # what bench/run.py runs
+
+Benchmark code only: nothing of the product imports it (tests/bench/test_floor.py checks).
 """
 
 from collections.abc import Callable, Iterable
@@ -12,26 +17,15 @@ from typing import Any
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpRequest, HttpResponse
-from django.urls import path
-from ninja import NinjaAPI
 
 FLOOR_PATH = "/bench/floor"
-
-floor_api = NinjaAPI(urls_namespace="bench", docs_url=None, openapi_url=None)
-
-
-@floor_api.get("/floor", auth=None)
-def floor(request: HttpRequest) -> dict[str, str]:
-    return {"status": "ok"}
-
-
-urlpatterns = [path("bench/", floor_api.urls)]
+FLOOR_URLCONF = "bench.floor_urls"
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class BareHandler(WSGIHandler):
-    """Django's WSGI handler without middleware, resolving URLs against this module only."""
+    """Django's WSGI handler without middleware, resolving URLs against the floor's only."""
 
     def load_middleware(self, is_async: bool = False) -> None:
         self._view_middleware: list[Any] = []
@@ -39,7 +33,7 @@ class BareHandler(WSGIHandler):
         self._exception_middleware: list[Any] = []
 
         def bare(request: HttpRequest) -> HttpResponse:
-            request.urlconf = __name__  # type: ignore[attr-defined]  # Django reads it if set
+            request.urlconf = FLOOR_URLCONF  # type: ignore[attr-defined]  # Django reads it if set
             response: HttpResponse = self._get_response(request)  # type: ignore[attr-defined]
             return response
 
@@ -56,3 +50,10 @@ def with_floor(application: WsgiApp) -> WsgiApp:
         return application(environ, start_response)
 
     return dispatch
+
+
+def make_application() -> WsgiApp:
+    """todo_project.wsgi's application (settings, Django set up, system checks) with the floor."""
+    from todo_project.wsgi import application  # here: importing it sets Django up
+
+    return with_floor(application)
