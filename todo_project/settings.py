@@ -135,13 +135,13 @@ else:
 DATABASES = {"default": _db}
 
 # --- shared cache (CONTRACT §3): Redis when REDIS_URL is set, else per-process memory -------
-# It holds the rate-limit counters; todo_project.cache fails open, so Redis down is no outage.
+# It holds the rate-limit counters; edge.cache fails open, so Redis down is no outage.
 REDIS_URL = env_str("REDIS_URL", default="")
 if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured("REDIS_URL must start with redis://, rediss:// or unix://.")
 CACHES = {
     "default": {
-        "BACKEND": "todo_project.cache.FailOpenRedisCache",
+        "BACKEND": "edge.cache.FailOpenRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", default="todo"),
         "OPTIONS": {
@@ -149,7 +149,7 @@ CACHES = {
             "socket_connect_timeout": 0.5,
             "socket_timeout": 0.5,
             # JSON, never pickle: a write to Redis must not be code run in the app.
-            "serializer": "todo_project.cache.JsonSerializer",
+            "serializer": "edge.cache.JsonSerializer",
         },
     }
     if REDIS_URL

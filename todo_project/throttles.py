@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from ninja.throttling import BaseThrottle, SimpleRateThrottle
 
 from authbridge import identity_of
-from todo_project.cache import FailOpenRedisCache
+from edge.cache import FailOpenRedisCache
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 

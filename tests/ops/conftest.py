@@ -33,13 +33,13 @@ def redis_cache(settings: Any, redis_server: RedisServer) -> Iterator[RedisServe
     """The "default" cache is a FailOpenRedisCache on our own redis-server for this test."""
     settings.CACHES = {
         "default": {
-            "BACKEND": "todo_project.cache.FailOpenRedisCache",
+            "BACKEND": "edge.cache.FailOpenRedisCache",
             "LOCATION": redis_server.url,
             "KEY_PREFIX": "todo-test",
             "OPTIONS": {
                 "socket_connect_timeout": 0.5,
                 "socket_timeout": 0.5,
-                "serializer": "todo_project.cache.JsonSerializer",  # as in settings.py
+                "serializer": "edge.cache.JsonSerializer",  # as in settings.py
             },
         }
     }

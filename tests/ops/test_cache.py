@@ -17,7 +17,7 @@ from django.test import Client
 from authbridge.jwks import CachedJwksStore
 from tests.ops.servers import RedisServer
 from tests.test_settings import run_python
-from todo_project.cache import RETRY_SECONDS, CacheUnavailable, FailOpenRedisCache
+from edge.cache import RETRY_SECONDS, CacheUnavailable, FailOpenRedisCache
 
 JWKS_URL = "https://auth.example.com/api/auth/jwks"
 SHOW_BACKEND = (
@@ -79,14 +79,14 @@ def test_redis_down_answers_like_a_miss_and_logs_once(
     cache.set("kept", "value", timeout=60)
     assert cache.get("kept") == "value"
     redis_cache.stop()
-    with caplog.at_level(logging.WARNING, logger="todo_project.cache"):
+    with caplog.at_level(logging.WARNING, logger="edge.cache"):
         assert cache.get("kept", "fallback") == "fallback"
         assert cache.add("new", 1) is False
         cache.set("new", 1)
         assert cache.get_many(["kept"]) == {}
         with pytest.raises(CacheUnavailable):
             cache.incr("kept")
-    warnings = [r for r in caplog.records if r.name == "todo_project.cache"]
+    warnings = [r for r in caplog.records if r.name == "edge.cache"]
     assert len(warnings) == 1
     assert "cache unavailable" in warnings[0].getMessage()
 
@@ -159,7 +159,7 @@ def test_a_planted_pickle_is_a_logged_miss_never_loaded(
     store = CachedJwksStore("default", JWKS_URL)  # the key a worker reads on a cold start
     redis.Redis.from_url(redis_cache.url).set(backend.make_key(store.key), planted)
     backend.set("kept", "value")
-    with caplog.at_level(logging.WARNING, logger="todo_project.cache"):
+    with caplog.at_level(logging.WARNING, logger="edge.cache"):
         assert store.load() is None
         assert backend.get(store.key, "miss") == "miss"
         assert backend.get_many([store.key, "kept"]) == {"kept": "value"}

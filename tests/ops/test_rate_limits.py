@@ -134,7 +134,7 @@ def test_a_count_in_redis_is_one_round_trip_and_the_counter_expires(
     import redis
     from django.core.cache import caches
 
-    from todo_project.cache import FailOpenRedisCache
+    from edge.cache import FailOpenRedisCache
 
     cache = caches["default"]
     assert isinstance(cache, FailOpenRedisCache)
