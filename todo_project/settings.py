@@ -10,7 +10,7 @@ import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import dotenv_values, load_dotenv
 
-from todo_project import logs
+from edge import logs
 from todo_project.env import env_bool, env_float, env_int, env_list, env_rate, env_str
 
 # Lets annotations such as ModelAdmin[Task] and QuerySet[Task] work at runtime.

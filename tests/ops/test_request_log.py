@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 
 from tests.conftest import TokenFactory
-from todo_project.logs import formatter
+from edge.logs import formatter
 
 
 @pytest.fixture
