@@ -98,7 +98,7 @@ errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 
 
-# Prometheus multiprocess mode (todo_project.metrics): every worker writes its samples to
+# Prometheus multiprocess mode (edge.metrics): every worker writes its samples to
 # PROMETHEUS_MULTIPROC_DIR; start each instance with an empty one, forget dead workers' gauges.
 def on_starting(server: object) -> None:
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")

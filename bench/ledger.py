@@ -71,7 +71,7 @@ def take_out(part: str) -> None:
         # keep the metrics observation, which that middleware also makes
         settings.MIDDLEWARE = [f"{__name__}.MetricsOnly", *kept]
     elif part == "no metrics":
-        from todo_project import metrics
+        from edge import metrics
 
         metrics.observe_request = lambda **_: None
     elif part == "no rate limits":

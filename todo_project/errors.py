@@ -20,7 +20,7 @@ from ninja import NinjaAPI
 from ninja.parser import Parser
 from ninja.types import DictStrAny
 
-from todo_project import metrics
+from edge import metrics
 
 logger = logging.getLogger(__name__)
 

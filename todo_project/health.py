@@ -10,7 +10,7 @@ from ninja import Router, Schema, Status
 
 from edge.openapi import response_headers
 from edge.schemas import DetailOut
-from todo_project import metrics
+from edge import metrics
 from todo_project.errors import DATABASE_READ_ONLY
 
 router = Router(tags=["health"])

@@ -17,7 +17,7 @@ from django_structlog import signals
 from django_structlog.middlewares import RequestMiddleware
 
 from authbridge import identity_of
-from todo_project import metrics
+from edge import metrics
 
 # Accept what proxies and tracers send (UUIDs, hex, base64url ids); nothing that could forge logs.
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:+=/-]{8,128}")

@@ -161,7 +161,7 @@ RATE_LIMIT_READS = env_rate("RATE_LIMIT_READS", default="600/min")
 RATE_LIMIT_WRITES = env_rate("RATE_LIMIT_WRITES", default="120/min")
 TASKS_PER_USER_MAX = env_int("TASKS_PER_USER_MAX", default=10_000, minimum=1)
 
-# --- metrics (todo_project.metrics): /metrics wants this bearer token, or a loopback client ---
+# --- metrics (edge.metrics): /metrics wants this bearer token, or a loopback client ---
 METRICS_TOKEN = env_str("METRICS_TOKEN", default="")
 _multiproc_dir = env_str("PROMETHEUS_MULTIPROC_DIR", default="")
 if _multiproc_dir and not Path(_multiproc_dir).is_dir():

@@ -2,12 +2,12 @@ from django.contrib import admin
 from django.urls import path
 
 from todo_project.api import api
-from todo_project.metrics import metrics_view
+from edge.metrics import metrics_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
-    path("metrics", metrics_view),  # Prometheus; not public (see todo_project.metrics)
+    path("metrics", metrics_view),  # Prometheus; not public (see edge.metrics)
 ]
 
 # JSON instead of HTML for errors Django answers itself under /api/ (unknown path, crash).
