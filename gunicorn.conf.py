@@ -89,7 +89,7 @@ limit_request_field_size = 16380
 max_requests = 2000
 max_requests_jitter = 1000  # spread recycling so workers do not restart together
 # No access log by default: the app already writes one JSON line per request (request id,
-# route, status, duration, user, client IP; todo_project/requestlog.py), and a second,
+# route, status, duration, user, client IP; edge/requestlog.py), and a second,
 # plain-text line per request is work on every request (docs/PERFORMANCE.md).
 # GUNICORN_ACCESS_LOG=- (or a file) turns gunicorn's own back on.
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None

@@ -89,7 +89,7 @@ class MetricsOnly:
         self.get_response = get_response
 
     def __call__(self, request: Any) -> Any:
-        from todo_project.requestlog import observe
+        from edge.requestlog import observe
 
         started = time.perf_counter()
         response = self.get_response(request)

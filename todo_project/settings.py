@@ -70,7 +70,7 @@ MIGRATION_LINTER_OPTIONS = {
 
 MIDDLEWARE = [
     # First, so every response (redirects, 404s) carries X-Request-ID and gets its log line.
-    "todo_project.requestlog.RequestLogMiddleware",
+    "edge.requestlog.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
