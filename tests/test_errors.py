@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest
 from django.test import Client, RequestFactory
 
 from tasks import services
-from todo_project import errors
+from edge import errors
 
 
 def body(response: Any) -> Any:

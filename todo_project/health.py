@@ -11,7 +11,7 @@ from ninja import Router, Schema, Status
 from edge.openapi import response_headers
 from edge.schemas import DetailOut
 from edge import metrics
-from todo_project.errors import DATABASE_READ_ONLY
+from edge.errors import DATABASE_READ_ONLY
 
 router = Router(tags=["health"])
 

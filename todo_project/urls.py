@@ -11,6 +11,6 @@ urlpatterns = [
 ]
 
 # JSON instead of HTML for errors Django answers itself under /api/ (unknown path, crash).
-handler400 = "todo_project.errors.bad_request"
-handler404 = "todo_project.errors.page_not_found"
-handler500 = "todo_project.errors.server_error"
+handler400 = "edge.errors.bad_request"
+handler404 = "edge.errors.page_not_found"
+handler500 = "edge.errors.server_error"

@@ -13,7 +13,7 @@ from django.db import InternalError, OperationalError, connection
 from django.test import Client
 
 from tests.ops.test_metrics import sample
-from todo_project.errors import (
+from edge.errors import (
     DATABASE_BUSY,
     DATABASE_READ_ONLY,
     DATABASE_TOO_SLOW,
