@@ -8,7 +8,8 @@ from ninja.openapi.schema import OpenAPISchema
 from authbridge.ninja import BetterAuthBearer, register_auth_errors
 from tasks.api import account_router, register_task_errors
 from tasks.api import router as tasks_router
-from todo_project import health, me
+from edge import health
+from todo_project import me
 from edge.errors import JsonObjectParser, register_error_handlers
 from todo_project.throttles import user_throttles
 

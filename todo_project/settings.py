@@ -76,7 +76,7 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     # Before anything reads the Host (SecurityMiddleware does not for the exempt probe paths):
     # probes come with the pod's or target's IP as Host.
-    "todo_project.health.ProbeMiddleware",
+    "edge.health.ProbeMiddleware",
     # Django's session, auth and messages middleware, skipped under /api/ (admin only)
     "todo_project.middleware.SessionOutsideApi",
     "django.middleware.common.CommonMiddleware",
