@@ -78,11 +78,11 @@ MIDDLEWARE = [
     # probes come with the pod's or target's IP as Host.
     "edge.health.ProbeMiddleware",
     # Django's session, auth and messages middleware, skipped under /api/ (admin only)
-    "todo_project.middleware.SessionOutsideApi",
+    "edge.middleware.SessionOutsideApi",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",  # as is: `check --deploy` looks for it
-    "todo_project.middleware.AuthenticationOutsideApi",
-    "todo_project.middleware.MessageOutsideApi",
+    "edge.middleware.AuthenticationOutsideApi",
+    "edge.middleware.MessageOutsideApi",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
