@@ -75,7 +75,7 @@ def take_out(part: str) -> None:
 
         metrics.observe_request = lambda **_: None
     elif part == "no rate limits":
-        from todo_project.throttles import PerUserThrottle
+        from edge.throttles import PerUserThrottle
 
         PerUserThrottle.allow_request = lambda self, request: True  # type: ignore[method-assign]
     elif part == "no health check":

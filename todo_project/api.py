@@ -11,7 +11,7 @@ from tasks.api import router as tasks_router
 from edge import health
 from todo_project import me
 from edge.errors import JsonObjectParser, register_error_handlers
-from todo_project.throttles import user_throttles
+from edge.throttles import user_throttles
 
 
 class TodoAPI(NinjaAPI):

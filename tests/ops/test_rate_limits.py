@@ -10,7 +10,7 @@ from django.test import Client
 from authbridge import Identity
 from tests.conftest import TokenFactory
 from tests.ops.servers import RedisServer
-from todo_project.throttles import PerUserThrottle
+from edge.throttles import PerUserThrottle
 
 pytestmark = pytest.mark.django_db
 
@@ -117,7 +117,7 @@ def test_a_worker_that_loses_the_race_to_create_the_counter_still_counts(
     monkeypatch: pytest.MonkeyPatch, settings: Any
 ) -> None:
     raced = RacedCache()
-    monkeypatch.setattr("todo_project.throttles.caches", {"default": raced})
+    monkeypatch.setattr("edge.throttles.caches", {"default": raced})
     settings.RATE_LIMIT_WRITES = "1/min"
     throttle = PerUserThrottle(scope="writes", setting="RATE_LIMIT_WRITES", reads=False)
     request = type("Request", (), {"method": "POST", "auth": Identity("ann", None, None, {})})()
