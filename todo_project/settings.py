@@ -19,7 +19,7 @@ django_stubs_ext.monkeypatch()
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # The real environment wins over .env; DJANGO_ENV_FILE=/dev/null ignores the file. Outside
-# DEBUG a start that read one logs which file and which names it took (todo_project.debug).
+# DEBUG a start that read one logs which file and which names it took (todo_project.apps).
 _env_file = Path(env_str("DJANGO_ENV_FILE", default=str(BASE_DIR / ".env")))
 ENV_FILE_LOADED = str(_env_file) if _env_file.is_file() else ""
 ENV_FILE_NAMES = sorted(
@@ -264,7 +264,7 @@ BENCH_FLOOR_ROUTE = env_bool("DJANGO_BENCH_FLOOR_ROUTE", default=False)
 # --- logging: refusals at INFO, key fetch failures at WARNING; never a token --------------
 # JSON lines in production, text in development; one line per request with its request id.
 # DEBUG pages and error mails mask the passwords inside DATABASE_URL, REDIS_URL, CACHES...
-DEFAULT_EXCEPTION_REPORTER_FILTER = "todo_project.debug.SecretsFilter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "edge.secrets.SecretsFilter"
 LOG_FORMAT = env_str("DJANGO_LOG_FORMAT", default="text" if DEBUG else "json")
 if LOG_FORMAT not in {"json", "text"}:
     raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT must be json or text, got {LOG_FORMAT!r}.")
