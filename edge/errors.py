@@ -1,19 +1,26 @@
-"""JSON for every error under /api/: Ninja's exception handlers and Django's handler400/404/500.
+"""Every error body of this API, built one way: ``{"detail": ...}`` through ``api.create_response``.
 
-Auth refusals (401/403/503) are mapped by ``authbridge.ninja.register_auth_errors``, the tasks
-domain's by ``tasks.api.register_task_errors``; Ninja's own defaults already give
-``{"detail": [...]}`` for 422 and ``{"detail": "..."}`` for ``HttpError``. An unexpected
-exception is answered with the JSON 500 *and* reported exactly as Django reports one.
+- ``register_error_handlers(api)``: 404, 413, 400, 503 (database) and a JSON 500 for Ninja routes.
+- ``register_refusals(api, table)``: an app's own refusals, ``{ErrorType: status}``, each
+  answered with its message (tasks' table: ``tasks.errors.REFUSALS``).
+- ``ErrorViews(api)``: Django's handler400/404/500, the same bodies for paths Ninja never saw.
+
+Auth refusals (401/403/503) are mapped by ``authbridge.ninja.register_auth_errors``; Ninja's own
+defaults give ``{"detail": [...]}`` for 422 and ``{"detail": "..."}`` for ``HttpError``. An
+unexpected exception is answered with the JSON 500 *and* reported exactly as Django reports one.
 """
 
 import logging
 import sqlite3
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from http import HTTPStatus
+from typing import TypeVar
 
 from django.core import signals
 from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.db import DatabaseError, OperationalError, connection
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
+from django.http import Http404, HttpRequest, HttpResponse, UnreadablePostError
 from django.utils.log import log_response
 from django.views import defaults
 from ninja import NinjaAPI
@@ -43,10 +50,35 @@ METRIC_KINDS = {
     DATABASE_TOO_SLOW: "timeout",
     DATABASE_BUSY: "busy",
 }
+E = TypeVar("E", bound=Exception)
+# Ninja types a handler's second argument as "an exception or its class"; it passes an instance.
+Handler = Callable[[HttpRequest, Exception | type[Exception]], HttpResponse]
 
 
-def _detail(status: HTTPStatus, detail: str) -> JsonResponse:
-    return JsonResponse({"detail": detail}, status=status)
+@dataclass(frozen=True, slots=True)
+class ErrorBody:
+    """What an error answers: its status, the ``detail`` text and any headers."""
+
+    status: HTTPStatus
+    detail: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def respond(api: NinjaAPI, request: HttpRequest, error: ErrorBody) -> HttpResponse:
+    """The one builder of error responses: the API's own renderer, as for every success."""
+    response = api.create_response(request, {"detail": error.detail}, status=error.status)
+    for name, value in error.headers.items():
+        response[name] = value
+    return response
+
+
+def handler(answer: Callable[[HttpRequest, Exception], HttpResponse]) -> Handler:
+    """``answer`` as a Ninja exception handler (the one place an exception class is instanced)."""
+
+    def handle(request: HttpRequest, exc: Exception | type[Exception]) -> HttpResponse:
+        return answer(request, exc if isinstance(exc, Exception) else exc())
+
+    return handle
 
 
 def sqlstate(exc: Exception) -> str | None:
@@ -61,7 +93,7 @@ def sqlite_busy(exc: Exception) -> bool:
     return isinstance(code, int) and code & 0xFF in SQLITE_BUSY_CODES
 
 
-def database_unavailable(exc: DatabaseError) -> HttpResponse | None:
+def database_unavailable(exc: DatabaseError) -> ErrorBody | None:
     """503 + Retry-After for a database that cannot serve now; ``None`` for any other error."""
     code = sqlstate(exc)
     if code == READ_ONLY_SQLSTATE:
@@ -82,23 +114,22 @@ def database_unavailable(exc: DatabaseError) -> HttpResponse | None:
     else:
         return None
     metrics.DATABASE_ERRORS.labels(METRIC_KINDS[detail]).inc()
-    response = _detail(HTTPStatus.SERVICE_UNAVAILABLE, detail)
-    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
-    return response
+    retry = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+    return ErrorBody(HTTPStatus.SERVICE_UNAVAILABLE, detail, retry)
 
 
-def error_response(exc: Exception) -> HttpResponse:
-    """The JSON answer for an exception no more specific handler took; never a traceback."""
+def error_body(exc: Exception) -> ErrorBody:
+    """The answer to an exception no more specific handler took; never a traceback."""
     if isinstance(exc, Http404):
         # Always the same body: another user's task must look exactly like a missing one.
-        return _detail(HTTPStatus.NOT_FOUND, NOT_FOUND)
+        return ErrorBody(HTTPStatus.NOT_FOUND, NOT_FOUND)
     if isinstance(exc, RequestDataTooBig):
-        return _detail(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, TOO_LARGE)
+        return ErrorBody(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, TOO_LARGE)
     if isinstance(exc, BadRequest | SuspiciousOperation | UnreadablePostError):
-        return _detail(HTTPStatus.BAD_REQUEST, BAD_REQUEST)
-    if isinstance(exc, DatabaseError) and (response := database_unavailable(exc)):
-        return response
-    return _detail(HTTPStatus.INTERNAL_SERVER_ERROR, SERVER_ERROR)
+        return ErrorBody(HTTPStatus.BAD_REQUEST, BAD_REQUEST)
+    if isinstance(exc, DatabaseError) and (body := database_unavailable(exc)):
+        return body
+    return ErrorBody(HTTPStatus.INTERNAL_SERVER_ERROR, SERVER_ERROR)
 
 
 def report_unhandled(request: HttpRequest, exc: Exception, response: HttpResponse) -> None:
@@ -114,6 +145,8 @@ def report_unhandled(request: HttpRequest, exc: Exception, response: HttpRespons
     )  # fmt: skip
 
 
+
+
 class JsonObjectParser(Parser):
     """Bodies must be JSON objects: given ``"x"``, Ninja would read the title as ``"x".title``."""
 
@@ -127,42 +160,57 @@ class JsonObjectParser(Parser):
 def register_error_handlers(api: NinjaAPI) -> None:
     """404, 413, 400 (unreadable body), 503 (database down, read-only, slow, locked), JSON 500."""
 
-    def handle(request: HttpRequest, exc: Exception | type[Exception]) -> HttpResponse:
-        # Ninja's signature allows an exception class; what arrives is always an instance.
-        error = exc if isinstance(exc, Exception) else exc()
-        response = error_response(error)
+    def answer(request: HttpRequest, exc: Exception) -> HttpResponse:
+        response = respond(api, request, error_body(exc))
         if response.status_code == HTTPStatus.INTERNAL_SERVER_ERROR:
-            report_unhandled(request, error, response)
+            report_unhandled(request, exc, response)
         return response
 
     for exc_class in (
         Http404, RequestDataTooBig, BadRequest, SuspiciousOperation, UnreadablePostError,
         OperationalError, Exception,
     ):  # fmt: skip
-        api.add_exception_handler(exc_class, handle)
+        api.add_exception_handler(exc_class, handler(answer))
+
+
+def register_refusals(api: NinjaAPI, table: Mapping[type[E], HTTPStatus]) -> None:
+    """Answer each exception type in ``table`` (and its subclasses) with its status and
+    ``{"detail": str(exc)}``: the one place an app's refusals become HTTP."""
+
+    def answer(request: HttpRequest, exc: Exception) -> HttpResponse:
+        status = next(status for kind, status in table.items() if isinstance(exc, kind))
+        return respond(api, request, ErrorBody(status, str(exc)))
+
+    for exc_class in table:
+        api.add_exception_handler(exc_class, handler(answer))
 
 
 def is_api(request: HttpRequest) -> bool:
     return request.path_info == "/api" or request.path_info.startswith("/api/")
 
 
-def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """Django's handler400; RequestDataTooBig arrives here when read outside a Ninja operation."""
-    if not is_api(request):
-        return defaults.bad_request(request, exception)
-    if isinstance(exception, RequestDataTooBig):
-        return _detail(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, TOO_LARGE)
-    return _detail(HTTPStatus.BAD_REQUEST, BAD_REQUEST)
+class ErrorViews:
+    """Django's handler400/404/500 (todo_project/urls.py): under /api/ the JSON bodies the API's
+    own handlers give, built by the same ``respond``; elsewhere Django's HTML pages."""
 
+    def __init__(self, api: NinjaAPI) -> None:
+        self.api = api
 
-def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """Django's handler404: an unknown path under /api/ gets the same body as a missing task."""
-    if not is_api(request):
-        return defaults.page_not_found(request, exception)
-    return _detail(HTTPStatus.NOT_FOUND, NOT_FOUND)
+    def bad_request(self, request: HttpRequest, exception: Exception) -> HttpResponse:
+        """RequestDataTooBig arrives here when the body is read outside a Ninja operation."""
+        if not is_api(request):
+            return defaults.bad_request(request, exception)
+        too_big = isinstance(exception, RequestDataTooBig)
+        error = error_body(exception if too_big else BadRequest())
+        return respond(self.api, request, error)
 
+    def page_not_found(self, request: HttpRequest, exception: Exception) -> HttpResponse:
+        """An unknown path under /api/ gets the same body as a missing task."""
+        if not is_api(request):
+            return defaults.page_not_found(request, exception)
+        return respond(self.api, request, error_body(Http404()))
 
-def server_error(request: HttpRequest) -> HttpResponse:
-    if not is_api(request):
-        return defaults.server_error(request)
-    return _detail(HTTPStatus.INTERNAL_SERVER_ERROR, SERVER_ERROR)
+    def server_error(self, request: HttpRequest) -> HttpResponse:
+        if not is_api(request):
+            return defaults.server_error(request)
+        return respond(self.api, request, error_body(Exception()))

@@ -97,4 +97,6 @@ class ProbeMiddleware:
             return self.get_response(request)
         request.resolver_match = resolve(request.path_info)  # its route, for logs and metrics
         status, body = probe()
+        # Built here, not by api.create_response (edge.errors): this answers before URL
+        # resolution and Host checks, and a middleware named in settings has no API object.
         return with_retry_after(JsonResponse(body, status=status), status)

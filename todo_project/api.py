@@ -9,12 +9,13 @@ from ninja.openapi.schema import OpenAPISchema
 from authbridge import identity_required_of
 from authbridge.ninja import BetterAuthBearer, register_auth_errors
 from edge import health
-from edge.errors import JsonObjectParser, register_error_handlers
+from edge.errors import JsonObjectParser, register_error_handlers, register_refusals
 from edge.openapi import response_headers
 from edge.schemas import DetailOut
 from edge.throttles import user_throttles
-from tasks.api import account_router, register_task_errors
+from tasks.api import account_router
 from tasks.api import router as tasks_router
+from tasks.errors import REFUSALS as TASK_REFUSALS
 
 
 class TodoAPI(NinjaAPI):
@@ -68,5 +69,5 @@ api.add_router("/{user_id}/tasks", tasks_router)
 api.add_router("/{user_id}/account", account_router)
 api.add_router("/", me_router)
 register_error_handlers(api)
-register_task_errors(api)
+register_refusals(api, TASK_REFUSALS)
 register_auth_errors(api)
