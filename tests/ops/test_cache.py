@@ -17,7 +17,13 @@ from django.test import Client
 from authbridge.jwks import CachedJwksStore
 from tests.ops.servers import RedisServer
 from tests.test_settings import run_python
-from edge.cache import RETRY_SECONDS, CacheUnavailable, FailOpenRedisCache
+from edge.cache import (
+    RETRY_SECONDS,
+    CacheUnavailable,
+    FailOpenRedisCache,
+    JsonSerializer,
+    OneClientPerPool,
+)
 
 JWKS_URL = "https://auth.example.com/api/auth/jwks"
 SHOW_BACKEND = (
@@ -57,9 +63,14 @@ def test_counters_are_shared_between_processes(redis_cache: RedisServer) -> None
 def test_one_redis_client_serves_every_call_and_thread(redis_cache: RedisServer) -> None:
     backend = caches.create_connection("default")
     assert isinstance(backend, FailOpenRedisCache)
+    # The private Django names edge.cache relies on: RedisCache._class and ._cache, and
+    # RedisCacheClient._get_connection_pool (through writer() and every call below).
+    assert isinstance(backend._cache, OneClientPerPool)
     backend.set("warm", 1, timeout=60)
     clients = [backend.writer("a") for _ in range(3)]
     assert all(c is clients[0] for c in clients)  # Django's own builds a redis.Redis per call
+    assert backend._cache.get_client("a") is clients[0]  # one server: reads share the pool
+    assert clients[0].get(backend.make_key("warm")) == b"1"
 
     def count_many() -> None:
         for _ in range(50):
@@ -147,6 +158,26 @@ def test_values_are_stored_as_json_and_counters_as_integers(redis_cache: RedisSe
         "entry": {"keys": [], "at": 1.5},
         "counter": 2,
     }
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        pytest.param({}, id="no-serializer-option"),
+        pytest.param({"serializer": "edge.cache.JsonSerializer"}, id="dotted-path"),
+        pytest.param({"serializer": JsonSerializer}, id="class"),
+        pytest.param({"serializer": JsonSerializer()}, id="instance"),
+    ],
+)
+def test_values_are_json_whatever_names_the_serializer(
+    redis_server: RedisServer, options: dict[str, Any]
+) -> None:
+    backend = FailOpenRedisCache(redis_server.url, {"OPTIONS": options})
+    backend.set("entry", [1, "two"])
+    raw = redis.Redis.from_url(redis_server.url)
+    assert raw.get(backend.make_key("entry")) == b'[1,"two"]'
+    assert backend.get("entry") == [1, "two"]
+    backend.close()
 
 
 def test_a_planted_pickle_is_a_logged_miss_never_loaded(
