@@ -2,17 +2,22 @@ import logging
 
 from django.apps import AppConfig
 from django.conf import settings
+from django.core import checks
+
+from edge.counters import check_counter
 
 logger = logging.getLogger("todo_project.settings")
 
 
 class TodoProjectConfig(AppConfig):
-    """The project package as an app, for what must run once logging is configured."""
+    """The project package as an app: the edge's system checks, and what must run once logging
+    is configured."""
 
     name = "todo_project"
     verbose_name = "Todo API project"
 
     def ready(self) -> None:
+        checks.register(check_counter)
         announce_env_file()
 
 

@@ -15,8 +15,6 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.test import Client
 
 from authbridge.jwks import CachedJwksStore
-from tests.ops.servers import RedisServer
-from tests.test_settings import run_python
 from edge.cache import (
     RETRY_SECONDS,
     CacheUnavailable,
@@ -24,22 +22,29 @@ from edge.cache import (
     JsonSerializer,
     OneClientPerPool,
 )
+from tests.ops.servers import RedisServer
+from tests.test_settings import run_python
 
 JWKS_URL = "https://auth.example.com/api/auth/jwks"
 SHOW_BACKEND = (
     "import django; django.setup(); from django.core.cache import caches; "
-    "print(type(caches['default']).__name__)"
+    "from django.conf import settings; "
+    "print(type(caches['default']).__name__, settings.RATE_LIMIT_COUNTER)"
 )
 
 
 @pytest.mark.parametrize(
     ("env", "backend"),
     [
-        pytest.param({}, "LocMemCache", id="unset-per-process-memory"),
-        pytest.param({"REDIS_URL": "redis://127.0.0.1:1/0"}, "FailOpenRedisCache", id="redis"),
+        pytest.param({}, "LocMemCache edge.counters.CacheCounter", id="unset-per-process-memory"),
+        pytest.param(
+            {"REDIS_URL": "redis://127.0.0.1:1/0"},
+            "FailOpenRedisCache edge.counters.RedisPipelineCounter",
+            id="redis",
+        ),
     ],
 )
-def test_redis_url_picks_the_backend(env: dict[str, str], backend: str) -> None:
+def test_redis_url_picks_the_backend_and_the_counter(env: dict[str, str], backend: str) -> None:
     result = run_python("-c", SHOW_BACKEND, DJANGO_DEBUG="1", BETTER_AUTH_SECRET="s" * 32, **env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == backend
@@ -65,11 +70,12 @@ def test_one_redis_client_serves_every_call_and_thread(redis_cache: RedisServer)
     assert isinstance(backend, FailOpenRedisCache)
     # The private Django names edge.cache relies on: RedisCache._class and ._cache, and
     # RedisCacheClient._get_connection_pool (through writer() and every call below).
-    assert isinstance(backend._cache, OneClientPerPool)
+    client: Any = backend._cache  # type: ignore[attr-defined]  # Django's private name
+    assert isinstance(client, OneClientPerPool)
     backend.set("warm", 1, timeout=60)
     clients = [backend.writer("a") for _ in range(3)]
     assert all(c is clients[0] for c in clients)  # Django's own builds a redis.Redis per call
-    assert backend._cache.get_client("a") is clients[0]  # one server: reads share the pool
+    assert client.get_client("a") is clients[0]  # one server: reads share the pool
     assert clients[0].get(backend.make_key("warm")) == b"1"
 
     def count_many() -> None:
