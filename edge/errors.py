@@ -145,8 +145,6 @@ def report_unhandled(request: HttpRequest, exc: Exception, response: HttpRespons
     )  # fmt: skip
 
 
-
-
 class JsonObjectParser(Parser):
     """Bodies must be JSON objects: given ``"x"``, Ninja would read the title as ``"x".title``."""
 

@@ -8,10 +8,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import resolve
 from ninja import Router, Schema, Status
 
-from edge.openapi import response_headers
-from edge.schemas import DetailOut
 from edge import metrics
 from edge.errors import DATABASE_READ_ONLY
+from edge.openapi import response_headers
+from edge.schemas import DetailOut
 
 router = Router(tags=["health"])
 

@@ -15,6 +15,7 @@ from ninja import NinjaAPI
 from edge import errors
 from tasks import services
 from todo_project import urls
+from todo_project.api import api
 
 
 def body(response: Any) -> Any:
@@ -36,7 +37,7 @@ def body(response: Any) -> Any:
 def test_error_body(exc: Exception, status: int, detail: str) -> None:
     error = errors.error_body(exc)
     assert (error.status, error.detail) == (status, detail)
-    response = errors.respond(urls.api, RequestFactory().get("/api/x"), error)
+    response = errors.respond(api, RequestFactory().get("/api/x"), error)
     assert response.status_code == status
     assert response["Content-Type"] == "application/json; charset=utf-8"
     assert body(response) == {"detail": detail}
@@ -45,7 +46,7 @@ def test_error_body(exc: Exception, status: int, detail: str) -> None:
 def test_database_outage_asks_to_retry() -> None:
     error = errors.error_body(OperationalError())
     assert error.headers == {"Retry-After": "5"}
-    response = errors.respond(urls.api, RequestFactory().get("/api/x"), error)
+    response = errors.respond(api, RequestFactory().get("/api/x"), error)
     assert response["Retry-After"] == "5"
 
 

@@ -15,8 +15,8 @@ import pytest
 from django.test import RequestFactory
 from django.views import debug
 
-from tests.test_settings import PRODUCTION_ENV, run_manage
 from edge.secrets import SecretsFilter, mask_url_passwords
+from tests.test_settings import PRODUCTION_ENV, run_manage
 
 DB_PASSWORD = "db-pass-7f3a9c"
 REDIS_PASSWORD = "redis-pass-41be02"

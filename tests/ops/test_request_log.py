@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tests.conftest import TokenFactory
 from edge.logs import formatter
+from tests.conftest import TokenFactory
 
 
 @pytest.fixture
