@@ -69,7 +69,9 @@ MIGRATION_LINTER_OPTIONS = {
 }
 
 MIDDLEWARE = [
-    # First, so every response (redirects, 404s) carries X-Request-ID and gets its log line.
+    # First, so every answer is counted and timed (the log line included), and every response
+    # (redirects, 404s) carries X-Request-ID and gets its log line.
+    "edge.metrics.MetricsMiddleware",
     "edge.requestlog.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
