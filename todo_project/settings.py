@@ -283,25 +283,4 @@ DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False  # requestlog trusts X-Forwarded-For
 DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True  # requestlog checked its form first
 DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG  # one line per request: the finished one
 DJANGO_STRUCTLOG_STATUS_4XX_LOG_LEVEL = logging.INFO  # a 401 or 404 is the client's, not ours
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"main": {"()": logs.formatter, "json": LOG_FORMAT == "json"}},
-    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "main"},
-        # Django's default: a 500's traceback is mailed to ADMINS (when set) outside debug.
-        "mail_admins": {
-            "class": "django.utils.log.AdminEmailHandler",
-            "level": "ERROR",
-            "filters": ["require_debug_false"],
-        },
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        # Django's own console handler would print every line twice in DEBUG.
-        "django": {"handlers": ["mail_admins"], "propagate": True},
-        # Every 401/404 would be a WARNING; authbridge logs refusals at INFO with the reason.
-        "django.request": {"level": "ERROR"},
-    },
-}
+LOGGING = logs.logging_config(json=LOG_FORMAT == "json", level=LOG_LEVEL)
