@@ -89,7 +89,7 @@ limit_request_field_size = 16380
 max_requests = 2000
 max_requests_jitter = 1000  # spread recycling so workers do not restart together
 # No access log by default: the app already writes one JSON line per request (request id,
-# route, status, duration, user, client IP; todo_project/requestlog.py), and a second,
+# route, status, duration, user, client IP; edge/requestlog.py), and a second,
 # plain-text line per request is work on every request (docs/PERFORMANCE.md).
 # GUNICORN_ACCESS_LOG=- (or a file) turns gunicorn's own back on.
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
@@ -98,7 +98,7 @@ errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 
 
-# Prometheus multiprocess mode (todo_project.metrics): every worker writes its samples to
+# Prometheus multiprocess mode (edge.metrics): every worker writes its samples to
 # PROMETHEUS_MULTIPROC_DIR; start each instance with an empty one, forget dead workers' gauges.
 def on_starting(server: object) -> None:
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")

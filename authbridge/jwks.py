@@ -340,5 +340,5 @@ class CachedJwksStore:
         except Exception as exc:  # no cache, no coordination: fetch
             logger.warning("JWKS cache %r unwritable: %r", self.alias, exc)
             return True
-        # A fail-open cache (todo_project.cache) answers False while Redis is down: fetch then.
+        # A fail-open cache (edge.cache) answers False while Redis is down: fetch then.
         return bool(claimed) or not getattr(cache, "is_available", True)

@@ -2,8 +2,9 @@
 
 For each route it measures the CPU per request through the project's own WSGI application
 (the benchmark's floor route included, no HTTP server) with everything on, and again with
-one part taken out at a time: the request log line (django-structlog), the Prometheus
-observation, the rate limits, the connection health check. The difference is that part's
+one part taken out at a time: the request log and the Prometheus metrics (two middlewares,
+edge.requestlog and edge.metrics, each taken out of MIDDLEWARE), the rate limits, the
+connection health check. The difference is that part's
 cost. Every configuration runs in a fresh process (middleware is loaded once per process),
 the configurations alternate over ``--rounds``, and each figure is a median.
 
@@ -20,9 +21,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 ISSUER = "http://127.0.0.1:3000"
@@ -31,6 +30,11 @@ WRITER = "seed-user-00002"  # creates go to another user, so the list measured s
 
 # The configurations: everything, then one part taken out (take_out() says how).
 PARTS = ("everything", "no request log", "no metrics", "no rate limits", "no health check")
+# The parts that are one middleware each, taken out of settings.MIDDLEWARE.
+MIDDLEWARE_PARTS = {
+    "no request log": "edge.requestlog.RequestLogMiddleware",
+    "no metrics": "edge.metrics.MetricsMiddleware",
+}
 ROUTES = {
     "floor": ("GET", "/bench/floor", ""),
     "health": ("GET", "/api/health", ""),
@@ -65,35 +69,14 @@ def take_out(part: str) -> None:
     """Remove one part; runs after django.setup(), before the WSGI application is built."""
     from django.conf import settings
 
-    if part == "no request log":
-        kept = [m for m in settings.MIDDLEWARE if not m.endswith(".RequestLogMiddleware")]
-        # keep the metrics observation, which that middleware also makes
-        settings.MIDDLEWARE = [f"{__name__}.MetricsOnly", *kept]
-    elif part == "no metrics":
-        from todo_project import metrics
-
-        metrics.observe_request = lambda **_: None
+    if part in MIDDLEWARE_PARTS:
+        settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != MIDDLEWARE_PARTS[part]]
     elif part == "no rate limits":
-        from todo_project.throttles import PerUserThrottle
+        from edge.throttles import PerUserThrottle
 
         PerUserThrottle.allow_request = lambda self, request: True  # type: ignore[method-assign]
     elif part == "no health check":
         settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
-
-
-class MetricsOnly:
-    """The request log middleware's metrics observation without its log line."""
-
-    def __init__(self, get_response: Callable[[Any], Any]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: Any) -> Any:
-        from todo_project.requestlog import observe
-
-        started = time.perf_counter()
-        response = self.get_response(request)
-        observe(request, response, started=started)
-        return response
 
 
 def child(part: str, routes: list[str], repeat: int) -> None:

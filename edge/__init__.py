@@ -1,5 +1,7 @@
-"""The HTTP edge shared by the apps: OpenAPI response helpers and the shared response schemas.
+"""The HTTP edge the apps share: it answers, limits, logs and measures requests.
 
-It imports authbridge at most and nothing else of this project, so ``tasks`` and
-``todo_project`` can both build on it without importing each other (issue 20 grows it).
+Error bodies and refusal tables (errors), rate limits (throttles, counters), the cache backend
+(cache), the request log (requestlog, logs), metrics, health and probes, the admin-only
+middleware, the secrets filter, and the OpenAPI helpers and shared schemas. It imports
+authbridge at most and nothing else of this project (tests/test_architecture.py).
 """

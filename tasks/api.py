@@ -4,25 +4,17 @@ import json
 from http import HTTPStatus
 from typing import Annotated, Any, Literal
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
-from ninja import Header, NinjaAPI, Path, Query, Router, Status
+from ninja import Header, Path, Query, Router, Status
 
 from authbridge import InvalidToken, identity_required_of
-from authbridge.ninja import BetterAuthBearer
-from authbridge.refusals import refusal_for
+from authbridge.ninja import BetterAuthBearer, TokenRefused
 from edge.openapi import response_headers
 from edge.schemas import DetailOut, ValidationErrorOut
 from tasks import erasure, services
 from tasks.conditional import etag_for, versions_matching
-from tasks.errors import (
-    AccountErased,
-    IdempotencyKeyReused,
-    PreconditionFailed,
-    TaskError,
-    TaskNotFound,
-    TooManyTasks,
-)
+from tasks.errors import AccountErased, TaskNotFound
 from tasks.models import IDEMPOTENCY_KEY_MAX_LENGTH, Task, TaskQuerySet
 from tasks.schemas import (
     ClearedOut,
@@ -58,30 +50,9 @@ IdempotencyKey = Annotated[
 ]
 
 
-# The one place the tasks domain's refusals become status codes.
-TASK_ERROR_STATUS: dict[type[TaskError], HTTPStatus] = {
-    TaskNotFound: HTTPStatus.NOT_FOUND,
-    PreconditionFailed: HTTPStatus.PRECONDITION_FAILED,
-    IdempotencyKeyReused: HTTPStatus.CONFLICT,
-    TooManyTasks: HTTPStatus.CONFLICT,
-    AccountErased: HTTPStatus.UNAUTHORIZED,
-}
-
-
-def register_task_errors(api: NinjaAPI) -> None:
-    """Answer each ``TaskError`` with its status and ``{"detail": message}``."""
-
-    def handle(request: HttpRequest, exc: Exception | type[Exception]) -> HttpResponse:
-        # Ninja's signature allows an exception class; what arrives is always an instance.
-        error = exc if isinstance(exc, Exception) else exc()
-        if isinstance(error, AccountErased):
-            # A token the erasure made useless: authbridge's 401 (challenge, log, counter).
-            refusal = InvalidToken(str(error), reason="account_erased")
-            return refusal_for(request, refusal).response()
-        status = next(s for kind, s in TASK_ERROR_STATUS.items() if isinstance(error, kind))
-        return JsonResponse({"detail": str(error)}, status=status)
-
-    api.add_exception_handler(TaskError, handle)
+def token_refused(erased: AccountErased) -> TokenRefused:
+    """A token the erasure made useless: authbridge's 401 (challenge, log line, counter)."""
+    return TokenRefused(InvalidToken(str(erased), reason="account_erased"))
 
 
 def errors(*codes: int) -> dict[int, Any]:
@@ -155,12 +126,15 @@ def create_task(
     idempotency_key: IdempotencyKey = None,
 ) -> Status[dict[str, Any]]:
     owner = owner_id(request)
-    created = services.create_task(
-        user_id=owner,
-        fields=payload.model_dump(),
-        key=idempotency_key,
-        issued_at=identity_required_of(request).issued_at,
-    )
+    try:
+        created = services.create_task(
+            user_id=owner,
+            fields=payload.model_dump(),
+            key=idempotency_key,
+            issued_at=identity_required_of(request).issued_at,
+        )
+    except AccountErased as erased:
+        raise token_refused(erased) from None
     response["Location"] = reverse(
         "api:task", kwargs={"user_id": owner, "task_id": created.task.pk}
     )

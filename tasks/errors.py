@@ -1,4 +1,6 @@
-"""What the task services refuse, in the domain's words; ``tasks.api`` maps them to HTTP once."""
+"""What the task services refuse, in the domain's words, and the status each one answers."""
+
+from http import HTTPStatus
 
 
 class TaskError(Exception):
@@ -37,3 +39,14 @@ class AccountErased(TaskError):
         "The account was deleted after this token was issued; "
         "a token issued before the deletion cannot create tasks."
     )
+
+
+# The tasks domain's refusals as status codes, registered once by the API wiring
+# (edge.errors.register_refusals). AccountErased is not here: tasks.api answers it as
+# authbridge's 401 for a token that can no longer be used.
+REFUSALS: dict[type[TaskError], HTTPStatus] = {
+    TaskNotFound: HTTPStatus.NOT_FOUND,
+    PreconditionFailed: HTTPStatus.PRECONDITION_FAILED,
+    IdempotencyKeyReused: HTTPStatus.CONFLICT,
+    TooManyTasks: HTTPStatus.CONFLICT,
+}

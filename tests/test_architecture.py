@@ -1,14 +1,18 @@
-"""Structural rules of CONTRACT §6 and STYLE §5 that a reviewer could miss in a diff.
+"""Structural rules of CONTRACT §6 and STYLE §1, §5 that a reviewer could miss in a diff.
 
 1. ``Task.objects``, ``IdempotencyRecord.objects`` and ``ErasedUser.objects`` refuse a query
    without a user at run time (tests/tasks/test_managers.py); reaching every user's rows means
    naming the unscoped manager, and only the modules in ``MAY_NAME_UNSCOPED`` do.
 2. Every operation under ``/api/{user_id}/`` is guarded by the binding bearer, and only by it.
+3. Imports go one way, authbridge < edge < tasks < todo_project; only the entry points import
+   todo_project; no import cycle between packages or between modules; todo_project is wiring
+   (at most eight modules).
 """
 
 import ast
+import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -127,27 +131,189 @@ def test_every_user_route_refuses_a_token_for_someone_else(
     assert set(response.json()) == {"detail"}
 
 
-def imports_of(path: Path) -> set[str]:
-    tree = ast.parse((ROOT / path).read_text())
-    names = {
-        n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 0
+# Bottom up: each package may import those before it, never one after it.
+LAYERS = ("authbridge", "edge", "tasks", "todo_project")
+# Who may import the wiring: itself and the entry points (tests, tools, servers' configs).
+MAY_IMPORT_TODO_PROJECT = {
+    "todo_project",
+    "tests",
+    "bench",
+    "scripts",
+    "manage.py",
+    "gunicorn.conf.py",
+}
+WIRING_MAX_MODULES = 8
+
+
+def module_name(path: Path) -> str:
+    """``tasks/api.py`` -> ``tasks.api``; ``edge/__init__.py`` -> ``edge``."""
+    parts = path.with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(
+    source: str, *, module: str, is_package: bool = False, modules: Collection[str] = ()
+) -> set[str]:
+    """Every module ``source`` imports (at any depth: a lazy import is still a dependency).
+
+    ``from a import b`` is ``a.b`` when that is one of ``modules``, else ``a`` (b is a name in
+    it). Relative imports are resolved against ``module``.
+    """
+    names: set[str] = set()
+    package = module if is_package else module.rpartition(".")[0]
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                anchor = ".".join(parts[: len(parts) - node.level + 1])
+                base = ".".join(part for part in (anchor, base) if part)
+            for alias in node.names:
+                full = f"{base}.{alias.name}"
+                names.add(full if full in modules else base)
+    return names
+
+
+def layer_modules() -> dict[str, Path]:
+    """``module name -> path`` for every module of the four layers (migrations included)."""
+    return {
+        module_name(path.relative_to(ROOT)): path
+        for layer in LAYERS
+        for path in sorted((ROOT / layer).rglob("*.py"))
     }
-    names |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    return {name.split(".")[0] for name in names}
+
+
+def module_graph() -> dict[str, set[str]]:
+    """Module -> the modules of the four layers it imports (itself excluded)."""
+    modules = layer_modules()
+    graph = {}
+    for name, path in modules.items():
+        found = imported_modules(
+            path.read_text(), module=name, is_package=path.stem == "__init__", modules=modules
+        )
+        graph[name] = {m for m in found if m in modules and m != name}
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of ``graph`` as ``[a, b, ..., a]``, or None if it has none (depth-first)."""
+    done: set[str] = set()
+    path: list[str] = []
+    on_path: set[str] = set()
+
+    def visit(node: str) -> list[str] | None:
+        path.append(node)
+        on_path.add(node)
+        for target in sorted(graph.get(node, ())):
+            if target in on_path:
+                return [*path[path.index(target) :], target]
+            if target not in done and (cycle := visit(target)):
+                return cycle
+        path.pop()
+        on_path.discard(node)
+        done.add(node)
+        return None
+
+    for start in sorted(graph):
+        if start not in done and (cycle := visit(start)):
+            return cycle
+    return None
 
 
 @pytest.mark.parametrize(
-    ("package", "forbidden"),
+    ("graph", "cycle"),
     [
-        pytest.param("edge", {"todo_project", "tasks"}, id="edge-under-the-apps"),
-        pytest.param("tasks", {"todo_project"}, id="tasks-never-imports-the-wiring"),
+        pytest.param({}, None, id="empty"),
+        pytest.param({"a": {"b"}, "b": {"c"}, "c": set()}, None, id="chain"),
+        pytest.param({"a": {"b", "c"}, "b": {"d"}, "c": {"d"}, "d": set()}, None, id="diamond"),
+        pytest.param({"a": {"a"}}, ["a", "a"], id="self-loop"),
+        pytest.param({"a": {"b"}, "b": {"a"}}, ["a", "b", "a"], id="two"),
+        pytest.param(
+            {"x": {"a"}, "a": {"b"}, "b": {"c"}, "c": {"a"}}, ["a", "b", "c", "a"], id="tail"
+        ),
     ],
 )
-def test_imports_go_one_way(package: str, forbidden: set[str]) -> None:
+def test_the_cycle_finder_itself(graph: dict[str, set[str]], cycle: list[str] | None) -> None:
+    assert find_cycle(graph) == cycle
+
+
+SCANNED = {"edge", "edge.errors", "tasks", "tasks.api", "tasks.errors", "tasks.models"}
+
+
+@pytest.mark.parametrize(
+    ("source", "module", "imported"),
+    [
+        pytest.param("import edge.errors", "tasks.api", {"edge.errors"}, id="import"),
+        pytest.param("from edge import errors", "tasks.api", {"edge.errors"}, id="from-module"),
+        pytest.param("from edge.errors import X", "tasks.api", {"edge.errors"}, id="from-name"),
+        pytest.param("from edge import respond", "tasks.api", {"edge"}, id="from-package"),
+        pytest.param("from . import errors", "tasks.api", {"tasks.errors"}, id="relative"),
+        pytest.param("from .errors import X", "tasks", {"tasks.errors"}, id="relative-in-init"),
+        pytest.param("from ..edge import errors", "tasks.api", {"edge.errors"}, id="parent"),
+        pytest.param("def f():\n    import tasks.models", "edge.x", {"tasks.models"}, id="lazy"),
+    ],
+)
+def test_the_import_scan_itself(source: str, module: str, imported: set[str]) -> None:
+    is_package = module == "tasks"
+    found = imported_modules(source, module=module, is_package=is_package, modules=SCANNED)
+    assert found == imported
+
+
+def test_no_import_cycle_between_modules() -> None:
+    graph = module_graph()
+    assert {"edge.errors", "tasks.api", "todo_project.api", "authbridge.ninja"} <= set(graph)
+    assert "edge.metrics" in graph["edge.errors"]  # the scan sees imports inside the layers
+    assert find_cycle(graph) is None
+
+
+def package_graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {layer: set() for layer in LAYERS}
+    for module, targets in module_graph().items():
+        package = module.split(".")[0]
+        graph[package] |= {t.split(".")[0] for t in targets} - {package}
+    return graph
+
+
+def test_no_import_cycle_between_packages() -> None:
+    graph = package_graph()
+    assert graph["todo_project"] >= {"edge", "tasks", "authbridge"}  # the wiring sees them all
+    assert find_cycle(graph) is None
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_imports_go_one_way(layer: str) -> None:
     """authbridge, then edge, then tasks, then todo_project (the wiring): never back up."""
-    offenders = {
-        f"{path}: {sorted(imports_of(path) & forbidden)}"
-        for path in app_modules()
-        if path.parts[0] == package and imports_of(path) & forbidden
-    }
-    assert offenders == set()
+    above = set(LAYERS[LAYERS.index(layer) + 1 :])
+    assert package_graph()[layer] & above == set()
+
+
+def imports_of(path: Path) -> set[str]:
+    """The top-level packages ``path`` imports."""
+    found = imported_modules((ROOT / path).read_text(), module=module_name(path))
+    return {name.split(".")[0] for name in found}
+
+
+def python_files() -> Iterator[Path]:
+    """Every Python file of the repository (git's list: no virtualenv, no node_modules)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "*.py"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    yield from (Path(line) for line in listed.stdout.splitlines())
+
+
+def test_only_the_entry_points_import_todo_project() -> None:
+    importers = {str(path) for path in python_files() if "todo_project" in imports_of(path)}
+    assert {"tests/test_architecture.py", "todo_project/urls.py"} <= importers  # it sees them
+    assert {
+        path for path in importers if path.split("/")[0] not in MAY_IMPORT_TODO_PROJECT
+    } == set()
+
+
+def test_todo_project_is_wiring_only() -> None:
+    modules = {path.stem for path in (ROOT / "todo_project").glob("*.py")}
+    assert len(modules) <= WIRING_MAX_MODULES, sorted(modules)
+    assert not [
+        p for p in (ROOT / "todo_project").iterdir() if p.is_dir() and p.name != "__pycache__"
+    ]

@@ -1,6 +1,7 @@
 """Every error under /api/ is JSON with a ``detail``; other paths keep Django's pages."""
 
 import json
+from http import HTTPStatus
 from typing import Any
 
 import pytest
@@ -9,9 +10,12 @@ from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOper
 from django.db import IntegrityError, OperationalError
 from django.http import Http404, HttpRequest
 from django.test import Client, RequestFactory
+from ninja import NinjaAPI
 
+from edge import errors
 from tasks import services
-from todo_project import errors
+from todo_project import urls
+from todo_project.api import api
 
 
 def body(response: Any) -> Any:
@@ -30,15 +34,20 @@ def body(response: Any) -> Any:
         pytest.param(KeyError("secret"), 500, errors.SERVER_ERROR, id="bug"),
     ],
 )
-def test_error_response(exc: Exception, status: int, detail: str) -> None:
-    response = errors.error_response(exc)
+def test_error_body(exc: Exception, status: int, detail: str) -> None:
+    error = errors.error_body(exc)
+    assert (error.status, error.detail) == (status, detail)
+    response = errors.respond(api, RequestFactory().get("/api/x"), error)
     assert response.status_code == status
-    assert response["Content-Type"] == "application/json"
+    assert response["Content-Type"] == "application/json; charset=utf-8"
     assert body(response) == {"detail": detail}
 
 
 def test_database_outage_asks_to_retry() -> None:
-    assert errors.error_response(OperationalError())["Retry-After"] == "5"
+    error = errors.error_body(OperationalError())
+    assert error.headers == {"Retry-After": "5"}
+    response = errors.respond(api, RequestFactory().get("/api/x"), error)
+    assert response["Retry-After"] == "5"
 
 
 @pytest.mark.parametrize("path", ["/api/nope", "/api/user-1/tasks/1/extra", "/api/"])
@@ -58,21 +67,21 @@ def test_unknown_paths_outside_the_api_keep_html(client: Client) -> None:
     ("exc", "status"), [(RequestDataTooBig(), 413), (BadRequest(), 400), (Exception(), 400)]
 )
 def test_django_handler400_under_api(exc: Exception, status: int) -> None:
-    response = errors.bad_request(RequestFactory().post("/api/x"), exc)
+    response = urls.handler400(RequestFactory().post("/api/x"), exc)
     assert response.status_code == status
     assert set(body(response)) == {"detail"}
 
 
 def test_django_handler500_under_api_has_no_traceback() -> None:
-    response = errors.server_error(RequestFactory().get("/api/x"))
+    response = urls.handler500(RequestFactory().get("/api/x"))
     assert response.status_code == 500
     assert body(response) == {"detail": errors.SERVER_ERROR}
 
 
 def test_django_handlers_outside_api_are_djangos() -> None:
     request = RequestFactory().get("/admin/x")
-    assert errors.server_error(request)["Content-Type"].startswith("text/html")
-    assert errors.bad_request(request, BadRequest())["Content-Type"].startswith("text/html")
+    assert urls.handler500(request)["Content-Type"].startswith("text/html")
+    assert urls.handler400(request, BadRequest())["Content-Type"].startswith("text/html")
 
 
 @pytest.mark.parametrize("raw", [b'"title"', b"[]", b"null", b"17"])
@@ -132,3 +141,36 @@ def test_the_test_client_sees_the_reported_exception(make_token: Any) -> None:
     token = make_token("HS256", sub="ann")
     with pytest.raises(RuntimeError, match="secret internals"):
         Client().delete("/api/ann/tasks/1", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+class Refused(Exception):
+    pass
+
+
+class RefusedHarder(Refused):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("raised", "status"),
+    [
+        pytest.param(Refused("no"), 409, id="listed"),
+        pytest.param(RefusedHarder("no"), 409, id="subclass-of-listed"),
+    ],
+)
+def test_register_refusals_answers_the_table_status_with_the_message(
+    raised: Exception, status: int
+) -> None:
+    api = NinjaAPI(urls_namespace=f"refusals-{status}-{type(raised).__name__}")
+    errors.register_refusals(api, {Refused: HTTPStatus.CONFLICT})
+    request = RequestFactory().get("/api/x")
+    response = api.on_exception(request, raised)
+    assert (response.status_code, body(response)) == (status, {"detail": "no"})
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+
+
+def test_an_exception_outside_the_table_is_not_a_refusal() -> None:
+    api = NinjaAPI(urls_namespace="refusals-outside")
+    errors.register_refusals(api, {Refused: HTTPStatus.CONFLICT})
+    with pytest.raises(KeyError):
+        api.on_exception(RequestFactory().get("/api/x"), KeyError("x"))

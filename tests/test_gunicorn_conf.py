@@ -69,7 +69,7 @@ def test_workers_follow_available_cpus(conf: dict[str, Any]) -> None:
 def test_gunicorn_log_lines_format_under_the_app_logging(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """settings.py configures logging (todo_project.logs); gunicorn's lines print the pid."""
+    """settings.py configures logging (edge.logs); gunicorn's lines print the pid."""
     assert logging.logProcesses
     Logger(Config()).info("Booting worker with pid: %s", 1234)
     err = capsys.readouterr().err

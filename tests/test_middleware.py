@@ -4,7 +4,7 @@ import pytest
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
 
-from todo_project.middleware import AuthenticationOutsideApi, SessionOutsideApi
+from edge.middleware import AuthenticationOutsideApi, SessionOutsideApi
 
 
 def seen_by_view(middleware_class: type, path: str) -> HttpRequest:

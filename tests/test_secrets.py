@@ -15,8 +15,8 @@ import pytest
 from django.test import RequestFactory
 from django.views import debug
 
+from edge.secrets import SecretsFilter, mask_url_passwords
 from tests.test_settings import PRODUCTION_ENV, run_manage
-from todo_project.debug import SecretsFilter, mask_url_passwords
 
 DB_PASSWORD = "db-pass-7f3a9c"
 REDIS_PASSWORD = "redis-pass-41be02"
@@ -75,7 +75,7 @@ def test_the_filter_is_the_default_one(settings: Any) -> None:
     settings.DEBUG = True
     cleansed = SecretsFilter().get_safe_settings()
     assert DB_PASSWORD not in json.dumps(cleansed, default=str)
-    assert cleansed["DEFAULT_EXCEPTION_REPORTER_FILTER"] == "todo_project.debug.SecretsFilter"
+    assert cleansed["DEFAULT_EXCEPTION_REPORTER_FILTER"] == "edge.secrets.SecretsFilter"
 
 
 def env_file(tmp_path: Path) -> Path:

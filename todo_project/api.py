@@ -1,16 +1,21 @@
-"""The one NinjaAPI: default auth, routers and error handlers, registered in one place."""
+"""The one NinjaAPI: default auth, routers (and /api/me: the token's claims), error handlers."""
 
 from typing import Any
 
-from ninja import NinjaAPI
+from django.http import HttpRequest
+from ninja import NinjaAPI, Router, Schema
 from ninja.openapi.schema import OpenAPISchema
 
+from authbridge import identity_required_of
 from authbridge.ninja import BetterAuthBearer, register_auth_errors
-from tasks.api import account_router, register_task_errors
+from edge import health
+from edge.errors import JsonObjectParser, register_error_handlers, register_refusals
+from edge.openapi import response_headers
+from edge.schemas import DetailOut
+from edge.throttles import user_throttles
+from tasks.api import account_router
 from tasks.api import router as tasks_router
-from todo_project import health, me
-from todo_project.errors import JsonObjectParser, register_error_handlers
-from todo_project.throttles import user_throttles
+from tasks.errors import REFUSALS as TASK_REFUSALS
 
 
 class TodoAPI(NinjaAPI):
@@ -29,6 +34,27 @@ class TodoAPI(NinjaAPI):
         return cache[key]
 
 
+me_router = Router(tags=["me"])
+
+
+class MeOut(Schema):
+    id: str
+    email: str | None
+    name: str | None
+
+
+@me_router.get(
+    "/me",
+    response={200: MeOut, 401: DetailOut, 429: DetailOut, 503: DetailOut},
+    summary="The signed-in user, from the token's claims",
+    operation_id="get_me",
+    openapi_extra=response_headers(),
+)
+def me(request: HttpRequest) -> MeOut:
+    identity = identity_required_of(request)
+    return MeOut(id=identity.user_id, email=identity.email, name=identity.name)
+
+
 api = TodoAPI(
     title="Todo API",
     version="1.0.0",
@@ -41,7 +67,7 @@ api = TodoAPI(
 api.add_router("/", health.router)
 api.add_router("/{user_id}/tasks", tasks_router)
 api.add_router("/{user_id}/account", account_router)
-api.add_router("/", me.router)
+api.add_router("/", me_router)
 register_error_handlers(api)
-register_task_errors(api)
+register_refusals(api, TASK_REFUSALS)
 register_auth_errors(api)

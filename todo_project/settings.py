@@ -10,7 +10,7 @@ import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import dotenv_values, load_dotenv
 
-from todo_project import logs
+from edge import logs
 from todo_project.env import env_bool, env_float, env_int, env_list, env_rate, env_str
 
 # Lets annotations such as ModelAdmin[Task] and QuerySet[Task] work at runtime.
@@ -19,7 +19,7 @@ django_stubs_ext.monkeypatch()
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # The real environment wins over .env; DJANGO_ENV_FILE=/dev/null ignores the file. Outside
-# DEBUG a start that read one logs which file and which names it took (todo_project.debug).
+# DEBUG a start that read one logs which file and which names it took (todo_project.apps).
 _env_file = Path(env_str("DJANGO_ENV_FILE", default=str(BASE_DIR / ".env")))
 ENV_FILE_LOADED = str(_env_file) if _env_file.is_file() else ""
 ENV_FILE_NAMES = sorted(
@@ -69,20 +69,22 @@ MIGRATION_LINTER_OPTIONS = {
 }
 
 MIDDLEWARE = [
-    # First, so every response (redirects, 404s) carries X-Request-ID and gets its log line.
-    "todo_project.requestlog.RequestLogMiddleware",
+    # First, so every answer is counted and timed (the log line included), and every response
+    # (redirects, 404s) carries X-Request-ID and gets its log line.
+    "edge.metrics.MetricsMiddleware",
+    "edge.requestlog.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     # Before anything reads the Host (SecurityMiddleware does not for the exempt probe paths):
     # probes come with the pod's or target's IP as Host.
-    "todo_project.health.ProbeMiddleware",
+    "edge.health.ProbeMiddleware",
     # Django's session, auth and messages middleware, skipped under /api/ (admin only)
-    "todo_project.middleware.SessionOutsideApi",
+    "edge.middleware.SessionOutsideApi",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",  # as is: `check --deploy` looks for it
-    "todo_project.middleware.AuthenticationOutsideApi",
-    "todo_project.middleware.MessageOutsideApi",
+    "edge.middleware.AuthenticationOutsideApi",
+    "edge.middleware.MessageOutsideApi",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -135,13 +137,13 @@ else:
 DATABASES = {"default": _db}
 
 # --- shared cache (CONTRACT §3): Redis when REDIS_URL is set, else per-process memory -------
-# It holds the rate-limit counters; todo_project.cache fails open, so Redis down is no outage.
+# It holds the rate-limit counters; edge.cache fails open, so Redis down is no outage.
 REDIS_URL = env_str("REDIS_URL", default="")
 if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured("REDIS_URL must start with redis://, rediss:// or unix://.")
 CACHES = {
     "default": {
-        "BACKEND": "todo_project.cache.FailOpenRedisCache",
+        "BACKEND": "edge.cache.FailOpenRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", default="todo"),
         "OPTIONS": {
@@ -149,7 +151,7 @@ CACHES = {
             "socket_connect_timeout": 0.5,
             "socket_timeout": 0.5,
             # JSON, never pickle: a write to Redis must not be code run in the app.
-            "serializer": "todo_project.cache.JsonSerializer",
+            "serializer": "edge.cache.JsonSerializer",
         },
     }
     if REDIS_URL
@@ -157,11 +159,13 @@ CACHES = {
 }
 
 # --- rate limits per user (CONTRACT §3, §5): Ninja's "N/period" form ----------------------
+# Counted in Redis (one round trip, shared, failing open) when REDIS_URL is set (edge.counters).
+RATE_LIMIT_COUNTER = f"edge.counters.{'RedisPipelineCounter' if REDIS_URL else 'CacheCounter'}"
 RATE_LIMIT_READS = env_rate("RATE_LIMIT_READS", default="600/min")
 RATE_LIMIT_WRITES = env_rate("RATE_LIMIT_WRITES", default="120/min")
 TASKS_PER_USER_MAX = env_int("TASKS_PER_USER_MAX", default=10_000, minimum=1)
 
-# --- metrics (todo_project.metrics): /metrics wants this bearer token, or a loopback client ---
+# --- metrics (edge.metrics): /metrics wants this bearer token, or a loopback client ---
 METRICS_TOKEN = env_str("METRICS_TOKEN", default="")
 _multiproc_dir = env_str("PROMETHEUS_MULTIPROC_DIR", default="")
 if _multiproc_dir and not Path(_multiproc_dir).is_dir():
@@ -261,7 +265,7 @@ BETTER_AUTH_JWKS_MAX_STALENESS_SECONDS = env_float(
 # --- logging: refusals at INFO, key fetch failures at WARNING; never a token --------------
 # JSON lines in production, text in development; one line per request with its request id.
 # DEBUG pages and error mails mask the passwords inside DATABASE_URL, REDIS_URL, CACHES...
-DEFAULT_EXCEPTION_REPORTER_FILTER = "todo_project.debug.SecretsFilter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "edge.secrets.SecretsFilter"
 LOG_FORMAT = env_str("DJANGO_LOG_FORMAT", default="text" if DEBUG else "json")
 if LOG_FORMAT not in {"json", "text"}:
     raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT must be json or text, got {LOG_FORMAT!r}.")
@@ -276,25 +280,4 @@ DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False  # requestlog trusts X-Forwarded-For
 DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True  # requestlog checked its form first
 DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG  # one line per request: the finished one
 DJANGO_STRUCTLOG_STATUS_4XX_LOG_LEVEL = logging.INFO  # a 401 or 404 is the client's, not ours
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"main": {"()": logs.formatter, "json": LOG_FORMAT == "json"}},
-    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "main"},
-        # Django's default: a 500's traceback is mailed to ADMINS (when set) outside debug.
-        "mail_admins": {
-            "class": "django.utils.log.AdminEmailHandler",
-            "level": "ERROR",
-            "filters": ["require_debug_false"],
-        },
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        # Django's own console handler would print every line twice in DEBUG.
-        "django": {"handlers": ["mail_admins"], "propagate": True},
-        # Every 401/404 would be a WARNING; authbridge logs refusals at INFO with the reason.
-        "django.request": {"level": "ERROR"},
-    },
-}
+LOGGING = logs.logging_config(json=LOG_FORMAT == "json", level=LOG_LEVEL)

@@ -252,7 +252,7 @@ def test_the_checks_judge_the_auth_config_the_app_runs_with(
 
 # --- issue 16: where the last good JWKS is kept (check --deploy) ----------------------------
 
-REDIS = "todo_project.cache.FailOpenRedisCache"
+REDIS = "edge.cache.FailOpenRedisCache"
 
 
 def jwks_cache_warnings(settings: Any, cache: dict[str, Any]) -> list[str]:

@@ -29,16 +29,18 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 @pytest.fixture
 def redis_cache(settings: Any, redis_server: RedisServer) -> Iterator[RedisServer]:
-    """The "default" cache is a FailOpenRedisCache on our own redis-server for this test."""
+    """The "default" cache is a FailOpenRedisCache on our own redis-server for this test, and
+    rate limits count there as settings.py has them count whenever REDIS_URL is set."""
+    settings.RATE_LIMIT_COUNTER = "edge.counters.RedisPipelineCounter"
     settings.CACHES = {
         "default": {
-            "BACKEND": "todo_project.cache.FailOpenRedisCache",
+            "BACKEND": "edge.cache.FailOpenRedisCache",
             "LOCATION": redis_server.url,
             "KEY_PREFIX": "todo-test",
             "OPTIONS": {
                 "socket_connect_timeout": 0.5,
                 "socket_timeout": 0.5,
-                "serializer": "todo_project.cache.JsonSerializer",  # as in settings.py
+                "serializer": "edge.cache.JsonSerializer",  # as in settings.py
             },
         }
     }

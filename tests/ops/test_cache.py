@@ -15,25 +15,36 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.test import Client
 
 from authbridge.jwks import CachedJwksStore
+from edge.cache import (
+    RETRY_SECONDS,
+    CacheUnavailable,
+    FailOpenRedisCache,
+    JsonSerializer,
+    OneClientPerPool,
+)
 from scripts.harness import RedisServer
 from tests.test_settings import run_python
-from todo_project.cache import RETRY_SECONDS, CacheUnavailable, FailOpenRedisCache
 
 JWKS_URL = "https://auth.example.com/api/auth/jwks"
 SHOW_BACKEND = (
     "import django; django.setup(); from django.core.cache import caches; "
-    "print(type(caches['default']).__name__)"
+    "from django.conf import settings; "
+    "print(type(caches['default']).__name__, settings.RATE_LIMIT_COUNTER)"
 )
 
 
 @pytest.mark.parametrize(
     ("env", "backend"),
     [
-        pytest.param({}, "LocMemCache", id="unset-per-process-memory"),
-        pytest.param({"REDIS_URL": "redis://127.0.0.1:1/0"}, "FailOpenRedisCache", id="redis"),
+        pytest.param({}, "LocMemCache edge.counters.CacheCounter", id="unset-per-process-memory"),
+        pytest.param(
+            {"REDIS_URL": "redis://127.0.0.1:1/0"},
+            "FailOpenRedisCache edge.counters.RedisPipelineCounter",
+            id="redis",
+        ),
     ],
 )
-def test_redis_url_picks_the_backend(env: dict[str, str], backend: str) -> None:
+def test_redis_url_picks_the_backend_and_the_counter(env: dict[str, str], backend: str) -> None:
     result = run_python("-c", SHOW_BACKEND, DJANGO_DEBUG="1", BETTER_AUTH_SECRET="s" * 32, **env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == backend
@@ -57,9 +68,15 @@ def test_counters_are_shared_between_processes(redis_cache: RedisServer) -> None
 def test_one_redis_client_serves_every_call_and_thread(redis_cache: RedisServer) -> None:
     backend = caches.create_connection("default")
     assert isinstance(backend, FailOpenRedisCache)
+    # The private Django names edge.cache relies on: RedisCache._class and ._cache, and
+    # RedisCacheClient._get_connection_pool (through writer() and every call below).
+    client: Any = backend._cache  # type: ignore[attr-defined]  # Django's private name
+    assert isinstance(client, OneClientPerPool)
     backend.set("warm", 1, timeout=60)
     clients = [backend.writer("a") for _ in range(3)]
     assert all(c is clients[0] for c in clients)  # Django's own builds a redis.Redis per call
+    assert client.get_client("a") is clients[0]  # one server: reads share the pool
+    assert clients[0].get(backend.make_key("warm")) == b"1"
 
     def count_many() -> None:
         for _ in range(50):
@@ -79,14 +96,14 @@ def test_redis_down_answers_like_a_miss_and_logs_once(
     cache.set("kept", "value", timeout=60)
     assert cache.get("kept") == "value"
     redis_cache.stop()
-    with caplog.at_level(logging.WARNING, logger="todo_project.cache"):
+    with caplog.at_level(logging.WARNING, logger="edge.cache"):
         assert cache.get("kept", "fallback") == "fallback"
         assert cache.add("new", 1) is False
         cache.set("new", 1)
         assert cache.get_many(["kept"]) == {}
         with pytest.raises(CacheUnavailable):
             cache.incr("kept")
-    warnings = [r for r in caplog.records if r.name == "todo_project.cache"]
+    warnings = [r for r in caplog.records if r.name == "edge.cache"]
     assert len(warnings) == 1
     assert "cache unavailable" in warnings[0].getMessage()
 
@@ -149,6 +166,26 @@ def test_values_are_stored_as_json_and_counters_as_integers(redis_cache: RedisSe
     }
 
 
+@pytest.mark.parametrize(
+    "options",
+    [
+        pytest.param({}, id="no-serializer-option"),
+        pytest.param({"serializer": "edge.cache.JsonSerializer"}, id="dotted-path"),
+        pytest.param({"serializer": JsonSerializer}, id="class"),
+        pytest.param({"serializer": JsonSerializer()}, id="instance"),
+    ],
+)
+def test_values_are_json_whatever_names_the_serializer(
+    redis_server: RedisServer, options: dict[str, Any]
+) -> None:
+    backend = FailOpenRedisCache(redis_server.url, {"OPTIONS": options})
+    backend.set("entry", [1, "two"])
+    raw = redis.Redis.from_url(redis_server.url)
+    assert raw.get(backend.make_key("entry")) == b'[1,"two"]'
+    assert backend.get("entry") == [1, "two"]
+    backend.close()
+
+
 def test_a_planted_pickle_is_a_logged_miss_never_loaded(
     redis_cache: RedisServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -159,7 +196,7 @@ def test_a_planted_pickle_is_a_logged_miss_never_loaded(
     store = CachedJwksStore("default", JWKS_URL)  # the key a worker reads on a cold start
     redis.Redis.from_url(redis_cache.url).set(backend.make_key(store.key), planted)
     backend.set("kept", "value")
-    with caplog.at_level(logging.WARNING, logger="todo_project.cache"):
+    with caplog.at_level(logging.WARNING, logger="edge.cache"):
         assert store.load() is None
         assert backend.get(store.key, "miss") == "miss"
         assert backend.get_many([store.key, "kept"]) == {"kept": "value"}

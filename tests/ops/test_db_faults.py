@@ -10,16 +10,24 @@ from typing import Any
 import psycopg.errors
 import pytest
 from django.db import InternalError, OperationalError, connection
-from django.test import Client
+from django.http import HttpResponse
+from django.test import Client, RequestFactory
 
-from tests.ops.test_metrics import sample
-from todo_project.errors import (
+from edge.errors import (
     DATABASE_BUSY,
     DATABASE_READ_ONLY,
     DATABASE_TOO_SLOW,
     DATABASE_UNAVAILABLE,
-    error_response,
+    error_body,
+    respond,
 )
+from tests.ops.test_metrics import sample
+from todo_project.api import api
+
+
+def error_response(exc: Exception) -> HttpResponse:
+    """What the API answers for ``exc`` when no more specific handler takes it."""
+    return respond(api, RequestFactory().get("/api/x"), error_body(exc))
 
 
 def wrapped(django_error: type[Exception], cause: Exception) -> Exception:

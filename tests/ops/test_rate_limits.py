@@ -2,15 +2,16 @@
 
 import hashlib
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from django.test import Client
 
 from authbridge import Identity
+from edge.counters import CountUnavailable, check_counter
+from edge.throttles import PerUserThrottle
 from scripts.harness import RedisServer
 from tests.conftest import TokenFactory
-from todo_project.throttles import PerUserThrottle
 
 pytestmark = pytest.mark.django_db
 
@@ -117,7 +118,7 @@ def test_a_worker_that_loses_the_race_to_create_the_counter_still_counts(
     monkeypatch: pytest.MonkeyPatch, settings: Any
 ) -> None:
     raced = RacedCache()
-    monkeypatch.setattr("todo_project.throttles.caches", {"default": raced})
+    monkeypatch.setattr("edge.counters.caches", {"default": raced})
     settings.RATE_LIMIT_WRITES = "1/min"
     throttle = PerUserThrottle(scope="writes", setting="RATE_LIMIT_WRITES", reads=False)
     request = type("Request", (), {"method": "POST", "auth": Identity("ann", None, None, {})})()
@@ -134,7 +135,7 @@ def test_a_count_in_redis_is_one_round_trip_and_the_counter_expires(
     import redis
     from django.core.cache import caches
 
-    from todo_project.cache import FailOpenRedisCache
+    from edge.cache import FailOpenRedisCache
 
     cache = caches["default"]
     assert isinstance(cache, FailOpenRedisCache)
@@ -170,3 +171,72 @@ def test_a_count_while_redis_is_down_lets_the_request_through(
     redis_cache.stop()
     token = make_token(sub="ann")
     assert [create(client, "ann", token).status_code for _ in range(2)] == [201, 201]
+
+
+class DownCounter:
+    """A counter whose backend is known to be down: it must not even be asked to count."""
+
+    asked: ClassVar[list[str]] = []
+
+    def available(self) -> bool:
+        return False
+
+    def count(self, key: str, window: int) -> int:
+        self.asked.append(key)
+        return 1_000
+
+
+class FailingCounter:
+    """A counter whose backend fails on the count itself."""
+
+    def available(self) -> bool:
+        return True
+
+    def count(self, key: str, window: int) -> int:
+        raise CountUnavailable(key)
+
+
+class OverCounter(FailingCounter):
+    """The control: a counter that works and is past every limit."""
+
+    def count(self, key: str, window: int) -> int:
+        return 1_000
+
+
+@pytest.mark.parametrize(
+    ("counter", "status"),
+    [
+        pytest.param("DownCounter", 201, id="unavailable-is-not-asked"),
+        pytest.param("FailingCounter", 201, id="failing-count-fails-open"),
+        pytest.param("OverCounter", 429, id="control-past-the-limit"),
+    ],
+)
+def test_the_throttle_fails_open_on_the_counting_protocol(
+    client: Client, make_token: TokenFactory, settings: Any, counter: str, status: int
+) -> None:
+    settings.RATE_LIMIT_COUNTER = f"{__name__}.{counter}"
+    settings.RATE_LIMIT_WRITES = "1/min"
+    DownCounter.asked.clear()
+    assert create(client, "ann", make_token(sub="ann")).status_code == status
+    assert DownCounter.asked == []
+
+
+@pytest.mark.parametrize(
+    ("counter", "backend", "ids"),
+    [
+        pytest.param("edge.counters.CacheCounter", "locmem.LocMemCache", [], id="plain-cache"),
+        pytest.param(
+            "edge.counters.RedisPipelineCounter", "locmem.LocMemCache", ["edge.E002"],
+            id="pipeline-needs-redis",
+        ),
+        pytest.param("edge.counters.Nope", "locmem.LocMemCache", ["edge.E001"], id="unknown"),
+    ],
+)  # fmt: skip
+def test_check_counter(settings: Any, counter: str, backend: str, ids: list[str]) -> None:
+    settings.RATE_LIMIT_COUNTER = counter
+    settings.CACHES = {"default": {"BACKEND": f"django.core.cache.backends.{backend}"}}
+    assert [message.id for message in check_counter()] == ids
+
+
+def test_check_counter_accepts_the_pipeline_on_redis(redis_cache: RedisServer) -> None:
+    assert check_counter() == []

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from edge.logs import formatter
 from tests.conftest import TokenFactory
-from todo_project.logs import formatter
+from tests.ops.test_metrics import sample
 
 
 @pytest.fixture
@@ -108,3 +109,40 @@ def test_client_ip_comes_from_x_forwarded_for_only_behind_a_proxy(
     client.get("/api/health", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9")
     (line,) = [line for line in lines(json_logs) if line["event"] == "request_finished"]
     assert line["ip"] == ip
+
+
+def finished_lines(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [line for line in lines(stream) if line.get("event") == "request_finished"]
+
+
+HEALTH = {"method": "GET", "route": "api/health", "status": "200"}
+
+
+@pytest.mark.parametrize(
+    ("removed", "logged", "counted"),
+    [
+        pytest.param(None, 1, 1, id="both"),
+        pytest.param("edge.requestlog.RequestLogMiddleware", 0, 1, id="metrics-alone"),
+        pytest.param("edge.metrics.MetricsMiddleware", 1, 0, id="request-log-alone"),
+    ],
+)
+def test_the_request_log_and_the_metrics_are_two_middlewares(
+    client: Client,
+    settings: Any,
+    json_logs: io.StringIO,
+    removed: str | None,
+    logged: int,
+    counted: int,
+) -> None:
+    """Either one works without the other (bench/ledger.py takes each out on its own)."""
+    assert settings.MIDDLEWARE[:2] == [
+        "edge.metrics.MetricsMiddleware",  # first: its time covers the log line too
+        "edge.requestlog.RequestLogMiddleware",
+    ]
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != removed]
+    before = sample("http_request_duration_seconds_count", **HEALTH)
+    response = client.get("/api/health")
+    assert response.status_code == 200
+    assert ("X-Request-ID" in response) == bool(logged)
+    assert len(finished_lines(json_logs)) == logged
+    assert sample("http_request_duration_seconds_count", **HEALTH) == before + counted

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from edge.errors import DATABASE_BUSY, DATABASE_RETRY_AFTER_SECONDS
 from tests.conftest import TEST_ISSUER, TEST_SECRET
 from tests.tasks.sqlite_burst import PROCESSES, THREADS
-from todo_project.errors import DATABASE_BUSY, DATABASE_RETRY_AFTER_SECONDS
 
 ROOT = Path(__file__).resolve().parents[2]
 CAP = 5

@@ -1,25 +1,17 @@
-"""Secrets stay out of pages and logs (issue 18, item 7).
+"""Secrets stay out of error pages and mails (DEFAULT_EXCEPTION_REPORTER_FILTER, issue 18).
 
-- ``SecretsFilter`` (DEFAULT_EXCEPTION_REPORTER_FILTER): Django's DEBUG error page, and the
-  error mails to ADMINS, show settings, request.META and frame variables. Django hides names
-  that look secret (KEY, SECRET, PASS, TOKEN...), but not ``DATABASE_URL`` or ``REDIS_URL``
-  nor ``CACHES["default"]["LOCATION"]``, which carry a password inside a URL. This filter also
-  masks the password of every ``scheme://user:password@`` URL it shows.
-- ``announce_env_file()``: a start outside DEBUG that read a ``.env`` file says which file and
-  which names it took from it (never a value): production should be configured by its real
-  environment, and a stray file on the server should not change settings silently.
+Django's DEBUG error page, and the error mails to ADMINS, show settings, request.META and frame
+variables. Django hides names that look secret (KEY, SECRET, PASS, TOKEN...), but not
+``DATABASE_URL`` or ``REDIS_URL`` nor ``CACHES["default"]["LOCATION"]``, which carry a password
+inside a URL. ``SecretsFilter`` also masks the password of every ``scheme://user:password@`` URL.
 """
 
-import logging
 import re
 from collections.abc import ItemsView
 from types import TracebackType
 from typing import Any
 
-from django.conf import settings
 from django.views.debug import SafeExceptionReporterFilter
-
-logger = logging.getLogger("todo_project.settings")
 
 # scheme://user:password@ (the user may be empty: redis://:password@host). The password ends at
 # the last "@" before the host: an unencoded "@" in it is masked too.
@@ -50,17 +42,3 @@ class SecretsFilter(SafeExceptionReporterFilter):
             name: mask_url_passwords(value) if isinstance(value, str) else value
             for name, value in variables
         }.items()
-
-
-def announce_env_file() -> None:
-    """One WARNING line when settings took variables from a .env file and DEBUG is off."""
-    path = getattr(settings, "ENV_FILE_LOADED", "")
-    names = getattr(settings, "ENV_FILE_NAMES", [])
-    if settings.DEBUG or not path:
-        return
-    logger.warning(
-        "settings read %s with DJANGO_DEBUG off: %s taken from it (values not shown). "
-        "Set them in the real environment and DJANGO_ENV_FILE=/dev/null.",
-        path,
-        ", ".join(names) or "no variable",
-    )

@@ -8,10 +8,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import resolve
 from ninja import Router, Schema, Status
 
+from edge import metrics
+from edge.errors import DATABASE_READ_ONLY
 from edge.openapi import response_headers
 from edge.schemas import DetailOut
-from todo_project import metrics
-from todo_project.errors import DATABASE_READ_ONLY
 
 router = Router(tags=["health"])
 
@@ -97,4 +97,6 @@ class ProbeMiddleware:
             return self.get_response(request)
         request.resolver_match = resolve(request.path_info)  # its route, for logs and metrics
         status, body = probe()
+        # Built here, not by api.create_response (edge.errors): this answers before URL
+        # resolution and Host checks, and a middleware named in settings has no API object.
         return with_retry_after(JsonResponse(body, status=status), status)

@@ -1,4 +1,5 @@
-"""Logging: one JSON object per line in production, readable text in development (structlog).
+"""Logging: one JSON object per line in production, readable text in development (structlog);
+``logging_config`` is settings.LOGGING.
 
 Every line, ours or a library's, carries the request's context (request id...) because the
 formatter merges structlog's context variables into plain ``logging`` records too.
@@ -61,3 +62,29 @@ def formatter(*, json: bool) -> logging.Formatter:
     return structlog.stdlib.ProcessorFormatter(
         processors=processors, foreign_pre_chain=SHARED_PROCESSORS
     )
+
+
+def logging_config(*, json: bool, level: str) -> dict[str, Any]:
+    """settings.LOGGING: every line through ``formatter`` to stderr, at ``level`` and above."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"main": {"()": formatter, "json": json}},
+        "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+        "handlers": {
+            "console": {"class": "logging.StreamHandler", "formatter": "main"},
+            # Django's default: a 500's traceback is mailed to ADMINS (when set) outside debug.
+            "mail_admins": {
+                "class": "django.utils.log.AdminEmailHandler",
+                "level": "ERROR",
+                "filters": ["require_debug_false"],
+            },
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            # Django's own console handler would print every line twice in DEBUG.
+            "django": {"handlers": ["mail_admins"], "propagate": True},
+            # Every 401/404 would be a WARNING; authbridge logs refusals at INFO with the reason.
+            "django.request": {"level": "ERROR"},
+        },
+    }

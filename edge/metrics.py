@@ -1,4 +1,5 @@
-"""Prometheus metrics: requests by route template and status, database errors; GET /metrics.
+"""Prometheus metrics: requests by route template and status (MetricsMiddleware), database
+errors; GET /metrics.
 
 Under gunicorn every worker is a process: with ``PROMETHEUS_MULTIPROC_DIR`` set (gunicorn.conf.py
 prepares it) each one writes its samples there and /metrics adds them up across workers.
@@ -8,6 +9,8 @@ direct loopback client (no proxy in between) gets an answer; everyone else gets 
 
 import hmac
 import os
+import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
@@ -43,6 +46,34 @@ def observe_request(*, method: str, route: str, status: int, seconds: float) -> 
     # An unknown path has no route: one label for all of them, not one per path tried.
     method = method if method in SERVED_METHODS else "other"
     REQUEST_SECONDS.labels(method, route or "unmatched", str(status)).observe(seconds)
+
+
+def route_of(request: HttpRequest) -> str:
+    """``api/<user_id>/tasks/<int:task_id>``: the same label for every task, unlike the path."""
+    match = getattr(request, "resolver_match", None)
+    return str(match.route) if match is not None else ""
+
+
+class MetricsMiddleware:
+    """One sample per request: method, route template, status and the seconds it took.
+
+    First in MIDDLEWARE, so the time covers every middleware after it, the request log's line
+    included, and every answer (a probe's, a redirect, a 404) is counted.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        observe_request(
+            method=str(request.method),
+            route=route_of(request),
+            status=response.status_code,
+            seconds=time.perf_counter() - started,
+        )
+        return response
 
 
 def may_scrape(request: HttpRequest) -> bool:

@@ -17,7 +17,7 @@ from django_structlog import signals
 from django_structlog.middlewares import RequestMiddleware
 
 from authbridge import identity_of
-from todo_project import metrics
+from edge.metrics import route_of
 
 # Accept what proxies and tracers send (UUIDs, hex, base64url ids); nothing that could forge logs.
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:+=/-]{8,128}")
@@ -32,34 +32,18 @@ def client_ip(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR", ""))
 
 
-def route_of(request: HttpRequest) -> str:
-    """``api/<user_id>/tasks/<int:task_id>``: the same label for every task, unlike the path."""
-    match = getattr(request, "resolver_match", None)
-    return str(match.route) if match is not None else ""
-
-
-def observe(request: HttpRequest, response: HttpResponse, *, started: float) -> None:
-    """The request's Prometheus sample: method, route template, status, seconds since started."""
-    metrics.observe_request(
-        method=str(request.method),
-        route=route_of(request),
-        status=response.status_code,
-        seconds=time.perf_counter() - started,
-    )
-
-
 class RequestLogMiddleware(RequestMiddleware):
-    """django-structlog's middleware; keeps and echoes a good X-Request-ID; feeds the metrics."""
+    """django-structlog's middleware; keeps and echoes a good X-Request-ID (the Prometheus
+    sample is edge.metrics.MetricsMiddleware's)."""
 
     async_capable = False
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not REQUEST_ID.fullmatch(request.META.get("HTTP_X_REQUEST_ID", "")):
             request.META.pop("HTTP_X_REQUEST_ID", None)  # django-structlog then makes one
-        request.started = started = time.perf_counter()  # type: ignore[attr-defined]
+        request.started = time.perf_counter()  # type: ignore[attr-defined]
         response: HttpResponse = super().__call__(request)  # type: ignore[assignment]
         response[HEADER] = request.request_id  # type: ignore[attr-defined]
-        observe(request, response, started=started)
         return response
 
     def prepare(self, request: HttpRequest) -> None:

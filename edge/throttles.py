@@ -1,11 +1,9 @@
-"""Per-user rate limits for Ninja's throttling: one counter per user and window, in the cache.
+"""Per-user rate limits for Ninja's throttling: one counter per user and window.
 
 Keyed on the token's user id, not ``str(request.auth)`` (Ninja's AuthRateThrottle), which holds
-``iat``/``exp`` and so gives every token its own bucket. Counting is atomic in the shared cache,
-so every worker and instance sees the same count; Ninja's read-modify-write history would lose
-increments between concurrent workers. In Redis a count is one round trip
-(``FailOpenRedisCache.count``); other caches use ``incr``, and ``add`` for a window's first
-request. The limit is read from settings per request.
+``iat``/``exp`` and so gives every token its own bucket. Counting goes through the counter
+``settings.RATE_LIMIT_COUNTER`` names (edge.counters): shared by every worker and instance in
+Redis, and failing open while it is down. The limit is read from settings per request.
 """
 
 import hashlib
@@ -13,29 +11,13 @@ import threading
 import time
 
 from django.conf import settings
-from django.core.cache import caches
-from django.core.cache.backends.base import BaseCache
 from django.http import HttpRequest
 from ninja.throttling import BaseThrottle, SimpleRateThrottle
 
 from authbridge import identity_of
-from todo_project.cache import FailOpenRedisCache
+from edge.counters import CountUnavailable, rate_limit_counter
 
 READ_METHODS = frozenset({"GET", "HEAD"})
-
-
-def count_in(cache: BaseCache, key: str, *, timeout: int) -> int | None:
-    """One more on the counter ``key`` (kept ``timeout`` seconds); None if the cache is down."""
-    if isinstance(cache, FailOpenRedisCache):
-        return cache.count(key, timeout=timeout)
-    try:
-        return int(cache.incr(key))  # the window's counter exists but for its first request
-    except ValueError:  # no counter yet (or the cache is unavailable, logged there)
-        try:
-            # A worker that loses the race to create the counter counts with incr.
-            return 1 if cache.add(key, 1, timeout=timeout) else int(cache.incr(key))
-        except ValueError:  # unavailable, or the key just expired
-            return None
 
 
 class PerUserThrottle(SimpleRateThrottle):
@@ -69,11 +51,16 @@ class PerUserThrottle(SimpleRateThrottle):
         limit, period = self.parse_rate(getattr(settings, self.setting))
         if limit is None or period is None:  # settings.py always sets a rate
             return True
+        counter = rate_limit_counter()
+        if not counter.available():  # fail open: an outage of the counter is no outage of the API
+            return True
         now = self.timer()
         window = int(now // period)
-        # caches[...], not django.core.cache.cache: that proxy is never a FailOpenRedisCache
-        count = count_in(caches["default"], f"{key}:{window}", timeout=period + 1)
-        if count is None or count <= limit:  # None: the cache is unavailable (logged there)
+        try:
+            count = counter.count(f"{key}:{window}", period + 1)
+        except CountUnavailable:  # failed just now (logged by the cache): fail open too
+            return True
+        if count <= limit:
             return True
         self._wait.seconds = (window + 1) * period - now
         return False
