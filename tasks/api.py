@@ -23,7 +23,9 @@ from tasks.errors import (
     TaskNotFound,
     TooManyTasks,
 )
-from tasks.models import IDEMPOTENCY_KEY_MAX_LENGTH, Task, TaskQuerySet
+from tasks.fields import IDEMPOTENCY_KEY_MAX_LENGTH
+from tasks.managers import TaskQuerySet
+from tasks.models import Task
 from tasks.schemas import (
     ClearedOut,
     CompleteIn,
