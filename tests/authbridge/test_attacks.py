@@ -24,8 +24,9 @@ from jwt.algorithms import OKPAlgorithm
 
 from authbridge.config import get_verifier
 from authbridge.errors import InvalidToken
+from authbridge.header import MAX_TOKEN_BYTES, NOT_A_JWT_HINT, check_header
 from authbridge.keys import PinnedJwks, parse_jwks
-from authbridge.verify import MAX_TOKEN_BYTES, NOT_A_JWT_HINT, Verifier, check_header
+from authbridge.verify import Verifier
 from tests.authbridge.conftest import JwksServer, make_verifier
 from tests.conftest import TEST_SECRET, TestKeys
 

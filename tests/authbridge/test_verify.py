@@ -8,16 +8,12 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed448, ed25519
 
+from authbridge.claims import check_issuer_and_audience, identity_from
 from authbridge.config import get_verifier
 from authbridge.errors import InvalidToken
+from authbridge.header import MAX_TOKEN_BYTES, read_header
 from authbridge.keys import PinnedJwks, parse_jwks
-from authbridge.verify import (
-    MAX_TOKEN_BYTES,
-    Verifier,
-    check_issuer_and_audience,
-    identity_from,
-    read_header,
-)
+from authbridge.verify import Verifier
 from tests.authbridge.conftest import make_verifier
 from tests.conftest import ASYMMETRIC_ALGS, HMAC_ALGS, TEST_ISSUER, TEST_SECRET, TestKeys
 
