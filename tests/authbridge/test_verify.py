@@ -389,10 +389,10 @@ def test_the_lifetime_ceiling_is_configurable(settings: Any, make_token: Any) ->
     assert refusal(get_verifier(), token).reason == "too_long_lived"
 
 
-# Who refuses a time claim that is not a JSON number, and with which reason (PyJWT as locked):
-# ours (check_lifetime: "bad_time") for what PyJWT lets through, a numeric string or True where
-# no comparison catches it; PyJWT's own for what its int() refuses (exp, nbf: DecodeError,
-# "malformed"; iat: InvalidIssuedAtError, "bad_time"); True as exp is 1, long expired.
+# Who refuses a time claim that is no JSON number, and why (with the locked PyJWT): its int()
+# refuses infinities, NaN and lists (exp, nbf: DecodeError, "malformed"; iat:
+# InvalidIssuedAtError, "bad_time"); what int() takes, a numeric string or True, check_lifetime
+# refuses ("bad_time"), except True as exp, which PyJWT reads as 1: long expired.
 NOT_NUMBERS = {
     "numeric-string": ("bad_time", "bad_time", "bad_time"),
     "bool": ("expired", "bad_time", "bad_time"),
