@@ -12,7 +12,8 @@ from django.dispatch import receiver
 
 from authbridge import conf
 from authbridge.fetch import fetch_json
-from authbridge.jwks import DEFAULT_MAX_STALENESS_SECONDS, CachedJwksStore, FetchedJwks
+from authbridge.jwks import DEFAULT_MAX_STALENESS_SECONDS, FetchedJwks
+from authbridge.jwksstore import CachedJwksStore
 from authbridge.keys import KeySource, PinnedJwks, parse_jwks
 from authbridge.tokencache import VerifiedTokens
 from authbridge.verify import Verifier

@@ -1,6 +1,6 @@
 """JWKS keys: parsing a key set, picking the key for a token, and pinned keys (no HTTP).
 
-Fetching and caching a JWKS is authbridge.jwks.
+Fetching and caching a JWKS is authbridge.jwks (authbridge.jwksstore: the shared store).
 """
 
 from collections.abc import Mapping, Sequence

@@ -15,7 +15,9 @@ from edge.schemas import DetailOut, ValidationErrorOut
 from tasks import erasure, services
 from tasks.conditional import etag_for, versions_matching
 from tasks.errors import AccountErased, TaskNotFound
-from tasks.models import IDEMPOTENCY_KEY_MAX_LENGTH, Task, TaskQuerySet
+from tasks.fields import IDEMPOTENCY_KEY_MAX_LENGTH
+from tasks.managers import TaskQuerySet
+from tasks.models import Task
 from tasks.schemas import (
     ClearedOut,
     CompleteIn,

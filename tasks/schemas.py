@@ -16,7 +16,7 @@ from pydantic import (
     field_validator,
 )
 
-from tasks.models import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, Priority
+from tasks.fields import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, Priority
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500

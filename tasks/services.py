@@ -25,7 +25,8 @@ from django.utils import timezone
 from tasks import erasure, limits
 from tasks.conditional import Versions, etag_for
 from tasks.errors import IdempotencyKeyReused, PreconditionFailed, TaskNotFound
-from tasks.models import IDEMPOTENCY_WINDOW, IdempotencyRecord, Task, TaskQuerySet
+from tasks.managers import TaskQuerySet
+from tasks.models import IDEMPOTENCY_WINDOW, IdempotencyRecord, Task
 
 
 @dataclass(frozen=True, slots=True)

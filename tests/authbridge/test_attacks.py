@@ -24,8 +24,9 @@ from jwt.algorithms import OKPAlgorithm
 
 from authbridge.config import get_verifier
 from authbridge.errors import InvalidToken
+from authbridge.header import MAX_TOKEN_BYTES, NOT_A_JWT_HINT, check_header
 from authbridge.keys import PinnedJwks, parse_jwks
-from authbridge.verify import MAX_TOKEN_BYTES, NOT_A_JWT_HINT, Verifier
+from authbridge.verify import Verifier
 from tests.authbridge.conftest import JwksServer, make_verifier
 from tests.conftest import TEST_SECRET, TestKeys
 
@@ -363,8 +364,12 @@ def test_kid_that_is_not_a_string_is_refused(
     pinned_verifier: Verifier, claims: dict[str, Any]
 ) -> None:
     token = unsigned({"alg": "EdDSA", "kid": 7}, claims)
-    # PyJWT's header reader refuses it first; read_header's own check is the second line.
-    assert refused(pinned_verifier, token).reason in {"malformed", "malformed_kid"}
+    # PyJWT's header reader refuses it first ...
+    assert refused(pinned_verifier, token).reason == "malformed"
+    # ... and check_header, read_header's own check, is the second line.
+    with pytest.raises(InvalidToken) as error:
+        check_header({"alg": "EdDSA", "kid": 7})
+    assert error.value.reason == "malformed_kid"
 
 
 @pytest.mark.parametrize("alg", ["HS256", "EdDSA"])
@@ -372,17 +377,31 @@ def test_sub_with_nul_is_refused(pinned_verifier: Verifier, make_token: Any, alg
     assert refused(pinned_verifier, make_token(alg, sub="ann\x00")).reason == "bad_sub"
 
 
+# A segment that cannot be read is "malformed"; a payload that reads but is no claims object
+# is only looked at after the signature, which these tokens (signed "sig") lack.
+HS256, NOT_JSON = segment({"alg": "HS256"}), b64url(b"not json")
 MALFORMED = [
-    pytest.param(lambda c: "a.b.c", id="garbage-segments"),
-    pytest.param(lambda c: f"{segment({'alg': 'HS256'})}.@@@.c2ln", id="payload-not-base64"),
-    pytest.param(lambda c: f"{segment({'alg': 'HS256'})}..c2ln", id="empty-payload"),
-    pytest.param(lambda c: f"{segment({'alg': 'HS256'})}.WzFd.c2ln", id="payload-a-list"),
-    pytest.param(lambda c: f"{b64url(b'not json')}.{segment(c)}.c2ln", id="header-not-json"),
+    pytest.param(lambda c: "a.b.c", "malformed", id="garbage-segments"),
+    pytest.param(lambda c: f"{HS256}.@@@.c2ln", "malformed", id="payload-not-base64"),
+    pytest.param(lambda c: f"{HS256}..c2ln", "bad_signature", id="empty-payload"),
+    pytest.param(lambda c: f"{HS256}.WzFd.c2ln", "bad_signature", id="payload-a-list"),
+    pytest.param(lambda c: f"{NOT_JSON}.{segment(c)}.c2ln", "malformed", id="header-not-json"),
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("build", MALFORMED)
+@pytest.mark.parametrize(("build", "reason"), MALFORMED)
 def test_malformed_tokens_are_refused(
-    pinned_verifier: Verifier, claims: dict[str, Any], build: Any
+    pinned_verifier: Verifier, claims: dict[str, Any], build: Any, reason: str
 ) -> None:
-    assert refused(pinned_verifier, build(claims)).reason in {"malformed", "bad_signature"}
+    assert refused(pinned_verifier, build(claims)).reason == reason
+
+
+def test_a_payload_that_is_no_claims_object_is_malformed_once_signed(
+    pinned_verifier: Verifier, claims: dict[str, Any]
+) -> None:
+    """The same payloads with a good signature: now the payload itself is what is refused."""
+    for payload in (b"", b"[1]"):
+        signing_input = f"{HS256}.{b64url(payload)}"
+        signature = hmac.new(TEST_SECRET.encode(), signing_input.encode(), hashlib.sha256)
+        token = f"{signing_input}.{b64url(signature.digest())}"
+        assert refused(pinned_verifier, token).reason == "malformed", payload

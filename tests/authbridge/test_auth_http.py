@@ -9,8 +9,8 @@ from django.urls import resolve
 from ninja.errors import AuthenticationError, HttpError
 
 from authbridge.errors import InvalidToken, UserMismatch
+from authbridge.header import MAX_TOKEN_BYTES, NOT_A_JWT_HINT
 from authbridge.ninja import BetterAuthBearer
-from authbridge.verify import MAX_TOKEN_BYTES, NOT_A_JWT_HINT
 from tests.authbridge.conftest import JwksServer, bearer
 from tests.conftest import ASYMMETRIC_ALGS, HMAC_ALGS
 

@@ -22,7 +22,8 @@ from authbridge.config import MAX_JWKS_BYTES, get_verifier
 from authbridge.errors import InvalidToken, KeysUnavailable
 from authbridge.fetch import FetchError, fetch_json
 from authbridge.identity import Identity
-from authbridge.jwks import CachedJwksStore, FetchedJwks
+from authbridge.jwks import FetchedJwks
+from authbridge.jwksstore import CachedJwksStore
 from authbridge.verify import Verifier
 from tests.authbridge.conftest import FakeClock, JwksServer, bearer
 from tests.conftest import TEST_ISSUER, TestKeys

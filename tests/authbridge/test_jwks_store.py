@@ -17,7 +17,7 @@ from django.core.cache import caches
 from django.test import Client
 from jwt.algorithms import OKPAlgorithm
 
-from authbridge.jwks import CachedJwksStore
+from authbridge.jwksstore import CachedJwksStore
 from tests.authbridge.conftest import JwksServer, bearer
 from tests.conftest import TEST_ISSUER, TestKeys
 
@@ -104,9 +104,18 @@ def test_an_entry_that_does_not_verify_is_no_entry_logged_once(
     caches[store.alias].set(store.key, forged, timeout=None)
     with caplog.at_level(logging.WARNING, logger="authbridge.jwks"):
         assert [store.load() for _ in range(3)] == [None] * 3  # a cold worker polls
-    assert [r.getMessage() for r in caplog.records] == [
-        f"JWKS cached for {URL} ignored: {FORMS[form]}"
+    assert [(r.name, r.getMessage()) for r in caplog.records] == [
+        ("authbridge.jwks", f"JWKS cached for {URL} ignored: {FORMS[form]}")
     ]
+
+
+def test_the_store_keeps_its_import_path_and_its_salt() -> None:
+    """It moved from authbridge.jwks to authbridge.jwksstore: the old import still works, and
+    entries stored before the move still verify (the salt names the old module)."""
+    from authbridge import jwks
+
+    assert jwks.CachedJwksStore is CachedJwksStore
+    assert CachedJwksStore.salt == "authbridge.jwks.CachedJwksStore"
 
 
 def test_an_entry_signed_before_a_secret_key_rotation_still_loads(

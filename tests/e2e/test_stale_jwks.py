@@ -70,6 +70,7 @@ def stale_proxy(better_auth: BetterAuthServer) -> Iterator[Callable[[BetterAuthS
     for http_server in servers:
         http_server.shutdown()
         http_server.server_close()
+    assert proxies, "no test started the proxy"
     assert all(proxy.served_stale for proxy in proxies)  # the proxy really was in the way
 
 

@@ -14,7 +14,7 @@ from django.core.cache.backends.base import default_key_func
 from django.core.cache.backends.locmem import LocMemCache
 from django.test import Client
 
-from authbridge.jwks import CachedJwksStore
+from authbridge.jwksstore import CachedJwksStore
 from edge.cache import (
     RETRY_SECONDS,
     CacheUnavailable,
@@ -215,7 +215,7 @@ def test_the_production_cache_settings_never_unpickle(
     redis_key = default_key_func(key, "todo", 1)  # CACHE_KEY_PREFIX's default, version 1
     redis.Redis.from_url(redis_server.url).set(redis_key, pickle.dumps(Planted(marker)))
     load = (
-        "import django; django.setup(); from authbridge.jwks import CachedJwksStore; "
+        "import django; django.setup(); from authbridge.jwksstore import CachedJwksStore; "
         f"print(CachedJwksStore('default', {JWKS_URL!r}).load())"
     )
     result = run_python(

@@ -14,6 +14,8 @@ from tasks.models import Task
 from tests.tasks.scope_guard import require_user_scope
 
 TaskFactory = Callable[..., Task]
+# What a request on one task (/api/{user_id}/tasks/{id}[/complete]) answers when it succeeds.
+SUCCESS_STATUS = {"GET": 200, "PUT": 200, "PATCH": 200, "DELETE": 204}
 
 
 @pytest.fixture

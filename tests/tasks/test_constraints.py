@@ -3,7 +3,7 @@
 from typing import Any
 
 import pytest
-from django.db import DataError, IntegrityError, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 
 from tasks.models import Task
 
@@ -18,19 +18,27 @@ def save(**fields: Any) -> Task:
 
 
 @pytest.mark.parametrize(
-    "fields",
+    ("fields", "constraint"),
     [
-        pytest.param({"title": ""}, id="empty-title"),
-        pytest.param({"title": "   "}, id="blank-title"),
-        pytest.param({"title": "x" * 201}, id="title-201"),
-        pytest.param({"title": "ok", "description": "d" * 1001}, id="description-1001"),
-        pytest.param({"title": "ok", "priority": "urgent"}, id="priority-unknown"),
-        pytest.param({"title": "ok", "user_id": ""}, id="empty-user-id"),
+        pytest.param({"title": ""}, "task_title_not_blank", id="empty-title"),
+        pytest.param({"title": "   "}, "task_title_not_blank", id="blank-title"),
+        pytest.param({"title": "x" * 201}, "task_title_max_length", id="title-201"),
+        pytest.param(
+            {"title": "ok", "description": "d" * 1001},
+            "task_description_max_length",
+            id="description-1001",
+        ),
+        pytest.param({"title": "ok", "priority": "urgent"}, "task_priority_valid", id="priority"),
+        pytest.param({"title": "ok", "user_id": ""}, "task_user_id_not_blank", id="empty-user-id"),
     ],
 )
-def test_database_rejects_invalid_rows(fields: dict[str, object]) -> None:
-    # PostgreSQL's varchar refuses over-long values with DataError before the CHECK runs.
-    with pytest.raises((IntegrityError, DataError)):
+def test_database_rejects_invalid_rows(fields: dict[str, object], constraint: str) -> None:
+    expected: type[Exception] = IntegrityError
+    match = constraint  # SQLite and PostgreSQL both name the CHECK that failed
+    if connection.vendor == "postgresql" and constraint.endswith("_max_length"):
+        # PostgreSQL's varchar refuses an over-long value itself, before the CHECK runs.
+        expected, match = DataError, "value too long for type character varying"
+    with pytest.raises(expected, match=match):
         save(**fields)
 
 

@@ -175,20 +175,42 @@ class TestIdempotentCreate:
             2026, 11, 22, 20, 56, 55, 892000, tzinfo=datetime.UTC
         )
 
-    def test_losing_the_insert_race_replays_the_winner(
+    def hide_the_record(self, monkeypatch: pytest.MonkeyPatch, lookups: int) -> list[str]:
+        """The first ``lookups`` calls of services._replay miss (the record is not visible to
+        them yet); the later ones are the real lookup. Returns what each call saw."""
+        real_replay = services._replay
+        seen: list[str] = []
+
+        def replay(**kwargs: Any) -> services.Created | None:
+            if len(seen) < lookups:
+                seen.append("missed")
+                return None
+            seen.append("looked up")
+            return real_replay(**kwargs)
+
+        monkeypatch.setattr(services, "_replay", replay)
+        return seen
+
+    def test_a_record_committed_before_the_lock_is_replayed_under_it(
+        self, monkeypatch: pytest.MonkeyPatch, settings: Any
+    ) -> None:
+        """The first request commits between a retry's check and its lock: the check under the
+        lock replays it before the cap is counted (with no room left: 201, never 409)."""
+        settings.TASKS_PER_USER_MAX = 1
+        winner = self.create()
+        seen = self.hide_the_record(monkeypatch, lookups=1)
+        assert self.state(self.create()) == self.state(winner)
+        assert seen == ["missed", "looked up"]
+        assert Task.objects.for_user("ann").count() == 1
+
+    def test_a_record_written_without_the_lock_collides_and_the_first_answer_stands(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        """A concurrent request commits the same key between our check and our insert."""
-        replay = services._replay
-        winner: list[services.Created] = []
-
-        def check_then_lose_race(**kwargs: Any) -> services.Created | None:
-            if not winner:
-                monkeypatch.setattr(services, "_replay", replay)
-                winner.append(self.create())
-                return None
-            return replay(**kwargs)
-
-        monkeypatch.setattr(services, "_replay", check_then_lose_race)
-        assert self.state(self.create()) == self.state(winner[0])
+        """Both checks miss the record (a writer that skipped the lock committed it after them):
+        the insert collides on (user_id, key), rolls back, and the record is replayed."""
+        winner = self.create()
+        seen = self.hide_the_record(monkeypatch, lookups=2)
+        assert self.state(self.create()) == self.state(winner)
+        assert seen == ["missed", "missed", "looked up"]
         assert Task.objects.for_user("ann").count() == 1
+        assert IdempotencyRecord.objects.for_user("ann").get().task_id == winner.task.pk

@@ -14,7 +14,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tasks.erasure import erase_user
-from tasks.models import USER_ID_MAX_LENGTH
+from tasks.fields import USER_ID_MAX_LENGTH
 
 
 def user_ids(lines: Iterable[str]) -> list[str]:
