@@ -161,7 +161,9 @@ class Verifier:
                     "verify_iss": False,
                 },
             )
-        except OverflowError as exc:  # PyJWT's int() of an infinite exp, iat or nbf
+        except (OverflowError, TypeError) as exc:
+            # PyJWT's int() of an infinite exp, iat or nbf; PyJWT 2.10 (the oldest release this
+            # package supports) also let a list or an object there through as a TypeError.
             raise InvalidToken(
                 "The token's exp, iat and nbf must be numbers.", reason="bad_time"
             ) from exc

@@ -432,6 +432,22 @@ def test_time_claims_must_be_json_numbers(
     assert refusal(pinned_verifier, token).reason == reason  # a 401, never another exception
 
 
+def test_a_bare_type_error_from_pyjwt_is_a_refusal(
+    pinned_verifier: Verifier, make_token: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PyJWT 2.10 (the oldest release supported) read exp with a bare int(): a list raised
+    TypeError, also for a token read unverified before any key lookup. The package tests run
+    that release for real (tests/package, the "oldest" rows); this pins our side on any."""
+
+    def validate_exp_like_2_10(self: Any, payload: dict[str, Any], *args: Any) -> None:
+        int(payload["exp"])
+
+    monkeypatch.setattr(jwt.api_jwt.PyJWT, "_validate_exp", validate_exp_like_2_10)
+    assert refusal(pinned_verifier, make_token(exp=[1])).reason == "bad_time"
+    eddsa = make_token("EdDSA", key=ed25519.Ed25519PrivateKey.generate(), kid="test-eddsa", exp=[1])
+    assert refusal(pinned_verifier, eddsa).reason == "bad_time"
+
+
 def test_fractional_time_claims_are_numbers_too(pinned_verifier: Verifier, make_token: Any) -> None:
     now = time.time()
     token = make_token(iat=now - 0.5, nbf=now - 0.5, exp=now + 60.5)

@@ -47,11 +47,11 @@ ENDPOINTS = {
 }
 
 
-def tampered(token: str) -> str:
-    """The same signature over another payload: the token now claims to be someone else."""
+def tampered(token: str, **changes: object) -> str:
+    """The same signature over another payload: by default the token claims to be someone else."""
     header, payload, signature = token.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    claims["sub"] = "someone-else"
+    claims.update(changes or {"sub": "someone-else"})
     forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
     return f"{header}.{forged}.{signature}"
 
@@ -175,6 +175,11 @@ def test_the_sample_verifies_real_better_auth_tokens(
             path = endpoint.path
             assert_challenge(site.get(path, tampered(token)), f"{path}, tampered token", endpoint)
             assert_challenge(site.get(path, "not-a-jwt"), f"{path}, malformed token", endpoint)
+            # Read unverified before any key lookup: PyJWT 2.10 (the oldest rows) raised a bare
+            # TypeError for a list where a time belongs, which must stay a 401, never a 500.
+            for claim in ("exp", "iat", "nbf"):
+                listed = tampered(token, **{claim: [1]})
+                assert_challenge(site.get(path, listed), f"{path}, {claim} a list", endpoint)
             assert_challenge(site.get(path), f"{path} without a token", endpoint)
 
         extra_checks(sample, site, ann, token)
