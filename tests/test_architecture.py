@@ -151,17 +151,40 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def type_checking_blocks(tree: ast.AST) -> Iterator[ast.stmt]:
+    """The statements under ``if TYPE_CHECKING:`` (or ``typing.TYPE_CHECKING``)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in {
+            getattr(node.test, "id", None),
+            getattr(node.test, "attr", None),
+        }:
+            yield from node.body
+
+
 def imported_modules(
-    source: str, *, module: str, is_package: bool = False, modules: Collection[str] = ()
+    source: str,
+    *,
+    module: str,
+    is_package: bool = False,
+    modules: Collection[str] = (),
+    runtime_only: bool = False,
 ) -> set[str]:
     """Every module ``source`` imports (at any depth: a lazy import is still a dependency).
+
+    With ``runtime_only``, imports under ``if TYPE_CHECKING:`` do not count: they never run,
+    so they cannot make an import cycle (a model's manager naming the model in its type, say).
+    The layer directions count them all the same.
 
     ``from a import b`` is ``a.b`` when that is one of ``modules``, else ``a`` (b is a name in
     it). Relative imports are resolved against ``module``.
     """
     names: set[str] = set()
     package = module if is_package else module.rpartition(".")[0]
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    typing_only = {id(n) for block in type_checking_blocks(tree) for n in ast.walk(block)}
+    for node in ast.walk(tree):
+        if runtime_only and id(node) in typing_only:
+            continue
         if isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
@@ -185,13 +208,17 @@ def layer_modules() -> dict[str, Path]:
     }
 
 
-def module_graph() -> dict[str, set[str]]:
+def module_graph(*, runtime_only: bool = False) -> dict[str, set[str]]:
     """Module -> the modules of the four layers it imports (itself excluded)."""
     modules = layer_modules()
     graph = {}
     for name, path in modules.items():
         found = imported_modules(
-            path.read_text(), module=name, is_package=path.stem == "__init__", modules=modules
+            path.read_text(),
+            module=name,
+            is_package=path.stem == "__init__",
+            modules=modules,
+            runtime_only=runtime_only,
         )
         graph[name] = {m for m in found if m in modules and m != name}
     return graph
@@ -261,8 +288,22 @@ def test_the_import_scan_itself(source: str, module: str, imported: set[str]) ->
     assert found == imported
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from tasks.models import Task",
+        "import typing\nif typing.TYPE_CHECKING:\n    import tasks.models",
+    ],
+)
+def test_type_only_imports_count_for_the_layers_not_for_cycles(source: str) -> None:
+    found = imported_modules(source, module="edge.x", modules=SCANNED)
+    assert "tasks.models" in found
+    runtime = imported_modules(source, module="edge.x", modules=SCANNED, runtime_only=True)
+    assert "tasks.models" not in runtime
+
+
 def test_no_import_cycle_between_modules() -> None:
-    graph = module_graph()
+    graph = module_graph(runtime_only=True)
     assert {"edge.errors", "tasks.api", "todo_project.api", "authbridge.ninja"} <= set(graph)
     assert "edge.metrics" in graph["edge.errors"]  # the scan sees imports inside the layers
     assert find_cycle(graph) is None
