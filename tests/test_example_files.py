@@ -33,4 +33,3 @@ def test_the_readme_names_every_file_of_the_example() -> None:
     named = files_in_readme_table()
     assert files - {"README.md"} - named == set(), "files the README's table does not describe"
     assert named - files - GENERATED == set(), "files the README's table names that are gone"
-
