@@ -4,9 +4,10 @@ For each route it measures the CPU per request through the project's own WSGI ap
 (the benchmark's floor route included, no HTTP server) with everything on, and again with
 one part taken out at a time: the request log and the Prometheus metrics (two middlewares,
 edge.requestlog and edge.metrics, each taken out of MIDDLEWARE), the rate limits, the
-connection health check. The difference is that part's
-cost. Every configuration runs in a fresh process (middleware is loaded once per process),
-the configurations alternate over ``--rounds``, and each figure is a median.
+connection health check; with ``--take-out dotted.Middleware`` also any other MIDDLEWARE
+entry. The difference is that part's cost. Every configuration runs in a fresh process
+(middleware is loaded once per process), the configurations alternate over ``--rounds``, and
+each figure is a median.
 
 Point DATABASE_URL at a PostgreSQL database seeded with `manage.py seed_tasks --users 100
 --per-user 100` (writes change its rows), and REDIS_URL at a Redis to count the limits there
@@ -71,6 +72,8 @@ def take_out(part: str) -> None:
 
     if part in MIDDLEWARE_PARTS:
         settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != MIDDLEWARE_PARTS[part]]
+    elif part.removeprefix("no ") in settings.MIDDLEWARE:  # --take-out
+        settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != part.removeprefix("no ")]
     elif part == "no rate limits":
         from edge.throttles import PerUserThrottle
 
@@ -150,17 +153,29 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=100, help="requests per timed batch")
     parser.add_argument("--routes", default=",".join(ROUTES))
+    parser.add_argument(
+        "--take-out",
+        action="append",
+        default=[],
+        metavar="MIDDLEWARE",
+        help="one more configuration: without this MIDDLEWARE entry (dotted path; repeatable)",
+    )
+    parser.add_argument(
+        "--parts", help='only these parts taken out, comma-separated; "" for none (everything runs)'
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     routes = args.routes.split(",")
+    chosen = PARTS[1:] if args.parts is None else [p for p in args.parts.split(",") if p]
+    parts = ["everything", *chosen, *(f"no {m}" for m in args.take_out)]
     if args.child:
         child(args.child, routes, args.repeat)
         return
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("DATABASE_URL must point at a seeded PostgreSQL database (see --help)")
-    runs: dict[str, list[dict[str, float]]] = {part: [] for part in PARTS}
+    runs: dict[str, list[dict[str, float]]] = {part: [] for part in parts}
     for round_ in range(args.rounds):
-        for part in PARTS:
+        for part in parts:
             print(f"   round {round_ + 1}/{args.rounds}: {part}", file=sys.stderr)
             done = subprocess.run(
                 [sys.executable, __file__, "--child", part, "--routes", args.routes,
@@ -171,16 +186,20 @@ def main() -> None:
                 sys.exit(f"{part}: {done.stderr.strip().splitlines()[-1]}")
             runs[part].append(json.loads(done.stdout.strip().splitlines()[-1]))
     median = {
-        part: {r: statistics.median(run[r] for run in runs[part]) for r in routes} for part in PARTS
+        part: {r: statistics.median(run[r] for run in runs[part]) for r in routes} for part in parts
     }
     redis = "Redis" if os.environ.get("REDIS_URL") else "per-process memory"
     print(f"# CPU µs per request in process, median of {args.rounds} rounds; limits in {redis}")
-    print(f"{'route':8}{'everything':>11}" + "".join(f"{p:>17}" for p in PARTS[1:]))
+    others = [p for p in parts if p != "everything"]
+    # A middleware's column is headed "no " and its class name: "no SecurityMiddleware".
+    heads = [f"no {p.rsplit('.')[-1]}" if "." in p else p for p in others]
+    width = max([17, *(len(head) + 2 for head in heads)])
+    print(f"{'route':8}{'everything':>11}" + "".join(f"{head:>{width}}" for head in heads))
     for r in routes:
         full = median["everything"][r]
         cells = "".join(
-            f"{f'{full - median[p][r]:+.0f} ({(full - median[p][r]) / full:.0%})':>17}"
-            for p in PARTS[1:]
+            f"{f'{full - median[p][r]:+.0f} ({(full - median[p][r]) / full:.0%})':>{width}}"
+            for p in others
         )
         print(f"{r:8}{full:>11.0f}{cells}")
     print("(a part's column: what taking it out saved, µs and share of everything)")

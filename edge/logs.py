@@ -19,10 +19,10 @@ SHARED_PROCESSORS: list[Any] = [
 
 
 def configure_structlog(*, min_level: int) -> None:
-    """structlog's loggers (django-structlog's request lines) drop a call below ``min_level``
-    before any processor runs: the DEBUG "request_started" line of every request costs
-    nothing (with ``structlog.stdlib.BoundLogger`` it went through the processors first).
-    Per-logger levels from ``LOGGING`` still apply after that, as for any ``logging`` call.
+    """structlog's loggers (edge.requestlog's request lines) drop a call below ``min_level``
+    before any processor runs: a DEBUG line costs nothing (with ``structlog.stdlib.BoundLogger``
+    it went through the processors first). Per-logger levels from ``LOGGING`` still apply
+    after that, as for any ``logging`` call.
 
     No line of ours shows a record's thread or process name, so ``logging`` stops collecting
     them for every record (the "Optimization" section of Python's logging HOWTO). The process

@@ -46,7 +46,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "corsheaders",
-    "django_structlog",
     "ninja",
     "authbridge",
     "tasks",
@@ -275,9 +274,4 @@ if LOG_LEVEL not in logging.getLevelNamesMapping():
         f"DJANGO_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {LOG_LEVEL!r}."
     )
 logs.configure_structlog(min_level=logging.getLevelNamesMapping()[LOG_LEVEL])
-DJANGO_STRUCTLOG_USER_ID_FIELD = None  # the user is the token's sub, added by requestlog
-DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False  # requestlog trusts X-Forwarded-For only from a proxy
-DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True  # requestlog checked its form first
-DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG  # one line per request: the finished one
-DJANGO_STRUCTLOG_STATUS_4XX_LOG_LEVEL = logging.INFO  # a 401 or 404 is the client's, not ours
 LOGGING = logs.logging_config(json=LOG_FORMAT == "json", level=LOG_LEVEL)

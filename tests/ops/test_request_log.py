@@ -8,9 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.db import OperationalError, connection
 from django.test import Client
 
+from edge import errors
 from edge.logs import formatter
+from tasks import services
 from tests.conftest import TokenFactory
 from tests.ops.test_metrics import sample
 
@@ -82,6 +85,31 @@ def test_one_json_line_per_request_without_token_or_search_text(
     assert "my-secret-plan" not in everything
 
 
+# The names operators' dashboards and queries read (docs/DEPLOY.md §7).
+LINE_FIELDS = {
+    "event", "request_id", "request", "route", "code", "duration_ms", "user_id", "ip",
+    "level", "logger", "timestamp",
+}  # fmt: skip
+
+
+def test_the_line_has_exactly_the_documented_fields(client: Client, json_logs: io.StringIO) -> None:
+    response = client.get("/api/health", HTTP_X_REQUEST_ID="req-fields-0001")
+    (line,) = finished_lines(json_logs)
+    assert set(line) == LINE_FIELDS
+    assert (line["request_id"], line["route"]) == ("req-fields-0001", "api/health")
+    assert line["code"] == 200
+    assert line["user_id"] is None  # no token on a probe
+    assert line["logger"] == "edge.requestlog"
+    assert response["X-Request-ID"] == "req-fields-0001"
+
+
+def test_a_made_request_id_is_the_echoed_one(client: Client, json_logs: io.StringIO) -> None:
+    response = client.get("/api/health")
+    (line,) = finished_lines(json_logs)
+    assert line["request_id"] == response["X-Request-ID"]
+    uuid.UUID(line["request_id"])
+
+
 def test_every_line_of_the_request_carries_its_id(client: Client, json_logs: io.StringIO) -> None:
     response = client.get(
         "/api/me", HTTP_AUTHORIZATION="Bearer not-a-jwt", HTTP_X_REQUEST_ID="req-abcdefgh"
@@ -146,3 +174,83 @@ def test_the_request_log_and_the_metrics_are_two_middlewares(
     assert ("X-Request-ID" in response) == bool(logged)
     assert len(finished_lines(json_logs)) == logged
     assert sample("http_request_duration_seconds_count", **HEALTH) == before + counted
+
+
+@pytest.mark.django_db
+def test_a_line_the_app_logs_mid_request_carries_the_id_and_later_lines_do_not(
+    client: Client, make_token: TokenFactory, json_logs: io.StringIO
+) -> None:
+    """edge.errors logs a WARNING for a database outage, Django an ERROR for the 503 after the
+    middleware returned; the context ends with the request."""
+
+    def refuse(*args: Any) -> None:
+        raise OperationalError("connection refused")
+
+    with connection.execute_wrapper(refuse):
+        response = client.get(
+            "/api/ann/tasks",
+            HTTP_AUTHORIZATION=f"Bearer {make_token(sub='ann')}",
+            HTTP_X_REQUEST_ID="req-outage-0001",
+        )
+    assert response.status_code == 503
+    logging.getLogger("tests").warning("after the request")
+    warning, finished, django_line, after = lines(json_logs)
+    assert (warning["logger"], warning["level"]) == ("edge.errors", "warning")
+    assert (django_line["logger"], django_line["level"]) == ("django.request", "error")
+    for line in (warning, finished, django_line):
+        assert (line["request_id"], line["ip"]) == ("req-outage-0001", "127.0.0.1")
+    # A 5xx without an exception is still the one "request_finished" line, at ERROR.
+    assert (finished["event"], finished["code"], finished["level"]) == (
+        "request_finished", 503, "error",
+    )  # fmt: skip
+    assert "request_id" not in after
+    assert "ip" not in after
+
+
+@pytest.fixture
+def crashing_delete(monkeypatch: pytest.MonkeyPatch) -> None:
+    def crash(**kwargs: object) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(services, "delete_task", crash)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("crashing_delete")
+def test_an_unhandled_exception_is_one_request_failed_line_with_the_traceback(
+    make_token: TokenFactory, json_logs: io.StringIO
+) -> None:
+    client = Client(raise_request_exception=False)
+    response = client.delete(
+        "/api/ann/tasks/1",
+        HTTP_AUTHORIZATION=f"Bearer {make_token(sub='ann')}",
+        HTTP_X_REQUEST_ID="req-crash-0001",
+    )
+    assert response.status_code == 500
+    assert json.loads(response.content) == {"detail": errors.SERVER_ERROR}
+    assert b"Traceback" not in response.content
+    assert b"secret internals" not in response.content
+    assert response["X-Request-ID"] == "req-crash-0001"
+    logged = lines(json_logs)
+    assert not finished_lines(json_logs)
+    (failed,) = [line for line in logged if line["event"] == "request_failed"]
+    assert set(failed) == LINE_FIELDS | {"exception"}
+    assert (failed["code"], failed["level"], failed["user_id"]) == (500, "error", "ann")
+    assert failed["route"] == "api/<user_id>/tasks/<task_id>"
+    assert "RuntimeError: secret internals" in failed["exception"]
+    # Django's own report (django.request, ERROR) is the request's too.
+    assert {line["request_id"] for line in logged} == {"req-crash-0001"}
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("crashing_delete")
+def test_the_next_request_after_a_failure_is_a_plain_finished_line(
+    make_token: TokenFactory, json_logs: io.StringIO
+) -> None:
+    client = Client(raise_request_exception=False)
+    token = make_token(sub="ann")
+    auth: dict[str, Any] = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    assert client.delete("/api/ann/tasks/1", **auth).status_code == 500
+    assert client.get("/api/ann/tasks", **auth).status_code == 200
+    events = [line["event"] for line in lines(json_logs) if line["logger"] == "edge.requestlog"]
+    assert events == ["request_failed", "request_finished"]
