@@ -128,7 +128,7 @@ def test_database_url_selects_postgresql_with_persistent_health_checked_connecti
         DATABASE_URL="postgres://u@db.internal:5432/todo",
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["django.db.backends.postgresql", "todo", "600", "True"]
+    assert result.stdout.split() == ["edge.postgresql", "todo", "600", "True"]
     behind_pgbouncer = run_manage(
         "shell",
         "--no-imports",

@@ -120,6 +120,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 else:
+    if _db["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend with psycopg's C timestamp loader in place of Django's Python one.
+        _db["ENGINE"] = "edge.postgresql"
     _db["CONN_MAX_AGE"] = env_int("DJANGO_CONN_MAX_AGE", default=600, minimum=0)
     # A SELECT 1 before each request's first query on a reused connection: after a PostgreSQL
     # restart no request fails on a dead connection. Behind PgBouncer it buys nothing (the
