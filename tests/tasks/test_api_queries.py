@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from tests.tasks.conftest import SUCCESS_STATUS, TasksApi
 
@@ -101,3 +102,41 @@ def test_refusals_touch_no_database(
     with django_assert_num_queries(0):
         assert api.call("GET", api.url(), HTTP_AUTHORIZATION="").status_code == 401
         assert api.call("GET", f"/api/someone-else/tasks/{task['id']}").status_code == 403
+
+
+ORDERINGS = ("created_at", "updated_at", "title", "due_date", "priority")
+
+
+@pytest.mark.parametrize("status", ["all", "pending", "completed"])
+@pytest.mark.parametrize("ordering", [*ORDERINGS, *(f"-{name}" for name in ORDERINGS)])
+def test_every_list_page_is_one_statement(
+    api: TasksApi, task: dict[str, Any], status: str, ordering: str
+) -> None:
+    """No filter or ordering makes a read pay another round trip (issue 21)."""
+    api.call("PATCH", api.url(task["id"], "/complete"))  # one completed task, three pending
+    with CaptureQueriesContext(connection) as statements:
+        response = api.call("GET", api.url(status=status, ordering=ordering, limit=2))
+    assert response.status_code == 200
+    assert response.json()["items"]
+    assert len(statements) == 1, [s["sql"] for s in statements]
+
+
+def test_read_routes_pin_their_statements(api: TasksApi, task: dict[str, Any]) -> None:
+    """Each read route's statements, pinned: a read that gains a round trip fails here.
+
+    The connection health check (CONN_HEALTH_CHECKS, PostgreSQL) is not among them: it pings
+    on the driver's own cursor, once per request, before the first of these.
+    """
+    reads = {
+        "/api/health": 0,
+        "/api/me": 0,
+        api.url(task["id"]): 1,
+        api.url(10**12): 1,  # a miss costs the same one statement: 404
+        api.url(): 1,
+        api.url(q="target", priority="medium", due_after="2000-01-01", limit=1): 1,
+    }
+    for path, expected in reads.items():
+        with CaptureQueriesContext(connection) as statements:
+            response = api.call("GET", path)
+        assert response.status_code in (200, 404), (path, response.content)
+        assert len(statements) == expected, (path, [s["sql"] for s in statements])
