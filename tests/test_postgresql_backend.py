@@ -4,21 +4,20 @@ The answers must be exactly Django's (aware, in ``datetime.UTC``); only the load
 """
 
 import datetime
+from typing import Any
 
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import override_settings
 
 from tasks.models import Task
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.postgres,
-    pytest.mark.skipif(
-        settings.DATABASES["default"]["ENGINE"] != "edge.postgresql",
-        reason="the PostgreSQL backend only (DATABASE_URL=postgres://…)",
-    ),
-]
+pytestmark = pytest.mark.django_db
+POSTGRESQL_ONLY = pytest.mark.skipif(
+    settings.DATABASES["default"]["ENGINE"] != "edge.postgresql",
+    reason="the PostgreSQL backend only (DATABASE_URL=postgres://…)",
+)
 
 TIMESTAMPS = (
     "'0001-01-01 00:00:00+00'",
@@ -31,6 +30,8 @@ TIMESTAMPS = (
 SELECT = "SELECT " + ", ".join(f"{value}::timestamptz" for value in TIMESTAMPS)
 
 
+@pytest.mark.postgres
+@POSTGRESQL_ONLY
 def test_timestamps_are_read_by_psycopgs_loader_not_djangos() -> None:
     from django.db.backends.postgresql.psycopg_any import BaseTzLoader  # type: ignore[import-untyped]
     from psycopg import adapters
@@ -44,6 +45,8 @@ def test_timestamps_are_read_by_psycopgs_loader_not_djangos() -> None:
     assert type(loader) is adapters.get_loader(oid, Format.TEXT)  # the C one with psycopg-binary
 
 
+@pytest.mark.postgres
+@POSTGRESQL_ONLY
 def test_timestamps_are_djangos_answers_exactly() -> None:
     from django.db.backends.postgresql.psycopg_any import register_tzloader
 
@@ -57,6 +60,8 @@ def test_timestamps_are_djangos_answers_exactly() -> None:
     assert all(value.tzinfo is datetime.UTC for value in (*ours, *djangos))
 
 
+@pytest.mark.postgres
+@POSTGRESQL_ONLY
 def test_models_and_values_get_utc_datetimes() -> None:
     task = Task(user_id="u1", title="t")
     task.save()
@@ -69,3 +74,27 @@ def test_models_and_values_get_utc_datetimes() -> None:
     assert row["updated_at"].tzinfo is datetime.UTC
     assert streamed == [task.created_at]
     assert streamed[0].tzinfo is datetime.UTC
+
+
+@pytest.mark.parametrize(
+    ("use_tz", "time_zone", "psycopgs"),
+    [(True, None, True), (True, "Europe/Paris", False), (False, None, False)],
+)
+def test_psycopgs_loader_only_where_the_session_is_in_utc(
+    use_tz: bool, time_zone: str | None, psycopgs: bool
+) -> None:
+    """Another session time zone, or naive datetimes: Django's own loader stays."""
+    from psycopg import adapters
+    from psycopg.pq import Format
+
+    from edge.postgresql.base import DatabaseWrapper, UTCTimestamptzLoader
+
+    database: dict[str, Any] = {
+        "NAME": "todo", "USER": "", "PASSWORD": "", "HOST": "", "PORT": "", "OPTIONS": {},
+        "TIME_ZONE": time_zone, "CONN_MAX_AGE": 0, "CONN_HEALTH_CHECKS": False,
+        "AUTOCOMMIT": True, "ATOMIC_REQUESTS": False, "TEST": {},
+    }  # fmt: skip
+    with override_settings(USE_TZ=use_tz):
+        context = DatabaseWrapper(database).get_connection_params()["context"]
+    loader = context.get_loader(adapters.types["timestamptz"].oid, Format.TEXT)
+    assert (loader is UTCTimestamptzLoader) is psycopgs
