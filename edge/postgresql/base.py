@@ -3,9 +3,9 @@
 Django 5.2 registers a loader of its own for ``timestamptz`` on every connection (a subclass of
 psycopg's pure-Python one, ``BaseTzLoader``), so every timestamp read is parsed in Python even
 when psycopg's C implementation (psycopg-binary) is installed: a tenth of a list page's CPU
-(docs/PERFORMANCE.md, round two). psycopg's C loader is final and cannot be subclassed
-(psycopg issue 1273, Django ticket 36960). With ``USE_TZ`` and no database ``TIME_ZONE`` the session time zone is
-``UTC`` (Django sets it on connect) and psycopg's loader answers aware datetimes in
+(docs/PERFORMANCE.md, round two). psycopg's C loader is final and cannot be subclassed (psycopg
+issue 1273, Django ticket 36960). With ``USE_TZ`` and no database ``TIME_ZONE`` the session time
+zone is ``UTC`` (Django sets it on connect) and psycopg's loader answers aware datetimes in
 ``datetime.UTC``: exactly what Django's answers. Then, and only then, this backend puts
 psycopg's loader back. Configured as ``ENGINE = "edge.postgresql"`` (settings).
 """
