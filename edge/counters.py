@@ -3,8 +3,9 @@
 Two implementations, chosen once by ``settings.RATE_LIMIT_COUNTER`` (settings.py picks the first
 when REDIS_URL is set, the second otherwise):
 
-- ``RedisPipelineCounter``: one round trip per count in Redis (``FailOpenRedisCache.count``), so
-  every worker and instance shares the count; while Redis is down it says so and counts nothing.
+- ``RedisCounter``: one command per count in Redis (``FailOpenRedisCache.count``: a script
+  that increments and, for a new counter, sets its expiry), so every worker and instance shares
+  the count; while Redis is down it says so and counts nothing.
 - ``CacheCounter``: any Django cache, with ``incr`` and ``add`` for a window's first request.
 
 Both count atomically in the backend: a read-modify-write (Ninja's throttle history) would lose
@@ -57,8 +58,9 @@ class CacheCounter:
                 raise CountUnavailable(key) from None
 
 
-class RedisPipelineCounter:
-    """Counts in a ``FailOpenRedisCache`` (``alias``): INCR and EXPIRE in one pipeline."""
+class RedisCounter:
+    """Counts in a ``FailOpenRedisCache`` (``alias``): INCR, and EXPIRE for a new counter, as one
+    script run on the calling thread's own connection."""
 
     requires = FailOpenRedisCache
 

@@ -162,7 +162,7 @@ CACHES = {
 
 # --- rate limits per user (CONTRACT §3, §5): Ninja's "N/period" form ----------------------
 # Counted in Redis (one round trip, shared, failing open) when REDIS_URL is set (edge.counters).
-RATE_LIMIT_COUNTER = f"edge.counters.{'RedisPipelineCounter' if REDIS_URL else 'CacheCounter'}"
+RATE_LIMIT_COUNTER = f"edge.counters.{'RedisCounter' if REDIS_URL else 'CacheCounter'}"
 RATE_LIMIT_READS = env_rate("RATE_LIMIT_READS", default="600/min")
 RATE_LIMIT_WRITES = env_rate("RATE_LIMIT_WRITES", default="120/min")
 TASKS_PER_USER_MAX = env_int("TASKS_PER_USER_MAX", default=10_000, minimum=1)

@@ -31,7 +31,7 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 def redis_cache(settings: Any, redis_server: RedisServer) -> Iterator[RedisServer]:
     """The "default" cache is a FailOpenRedisCache on our own redis-server for this test, and
     rate limits count there as settings.py has them count whenever REDIS_URL is set."""
-    settings.RATE_LIMIT_COUNTER = "edge.counters.RedisPipelineCounter"
+    settings.RATE_LIMIT_COUNTER = "edge.counters.RedisCounter"
     settings.CACHES = {
         "default": {
             "BACKEND": "edge.cache.FailOpenRedisCache",

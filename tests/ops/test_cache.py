@@ -39,7 +39,7 @@ SHOW_BACKEND = (
         pytest.param({}, "LocMemCache edge.counters.CacheCounter", id="unset-per-process-memory"),
         pytest.param(
             {"REDIS_URL": "redis://127.0.0.1:1/0"},
-            "FailOpenRedisCache edge.counters.RedisPipelineCounter",
+            "FailOpenRedisCache edge.counters.RedisCounter",
             id="redis",
         ),
     ],
@@ -69,11 +69,12 @@ def test_one_redis_client_serves_every_call_and_thread(redis_cache: RedisServer)
     backend = caches.create_connection("default")
     assert isinstance(backend, FailOpenRedisCache)
     # The private Django names edge.cache relies on: RedisCache._class and ._cache, and
-    # RedisCacheClient._get_connection_pool (through writer() and every call below).
+    # RedisCacheClient._get_connection_pool (through get_client(), counting_script() and every
+    # call below).
     client: Any = backend._cache  # type: ignore[attr-defined]  # Django's private name
     assert isinstance(client, OneClientPerPool)
     backend.set("warm", 1, timeout=60)
-    clients = [backend.writer("a") for _ in range(3)]
+    clients = [client.get_client("a", write=True) for _ in range(3)]
     assert all(c is clients[0] for c in clients)  # Django's own builds a redis.Redis per call
     assert client.get_client("a") is clients[0]  # one server: reads share the pool
     assert clients[0].get(backend.make_key("warm")) == b"1"
@@ -121,6 +122,43 @@ def test_cache_comes_back_after_redis_restarts(redis_cache: RedisServer) -> None
     now[0] += RETRY_SECONDS
     backend.set("k", "v")
     assert backend.get("k") == "v"
+
+
+def test_counts_go_through_a_connection_of_each_threads_own(
+    redis_cache: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = caches.create_connection("default")
+    assert isinstance(backend, FailOpenRedisCache)
+    client: Any = backend._cache  # type: ignore[attr-defined]  # Django's private name
+    assert backend.count("mine", timeout=60) == 1
+    script = client.counting_script()
+    assert client.counting_script() is script  # kept for the thread
+    held = script.registered_client.connection  # single_connection_client: one, held
+    assert held is not None
+    others: list[Any] = []
+    thread = threading.Thread(target=lambda: others.append(client.counting_script()))
+    thread.start()
+    thread.join()
+    assert others[0].registered_client.connection is not held  # another thread, its own
+    # A forked child builds its own: it must not write on the parent's socket.
+    monkeypatch.setattr("edge.cache.os.getpid", lambda: -1)
+    child = client.counting_script()
+    assert child is not script
+    assert child.registered_client.connection is not held
+    assert backend.count("mine", timeout=60) == 2
+
+
+def test_counting_comes_back_after_redis_restarts(redis_cache: RedisServer) -> None:
+    backend = caches.create_connection("default")
+    assert isinstance(backend, FailOpenRedisCache)
+    now = [1000.0]
+    backend.clock = lambda: now[0]
+    assert [backend.count("c", timeout=60) for _ in range(2)] == [1, 2]
+    redis_cache.stop()
+    assert backend.count("c", timeout=60) is None  # down: counts nothing, says so
+    redis_cache.start()  # a new server: no data, no script loaded, the held socket is dead
+    now[0] += RETRY_SECONDS
+    assert [backend.count("c", timeout=60) for _ in range(2)] == [1, 2]
 
 
 @pytest.mark.django_db
