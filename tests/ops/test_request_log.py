@@ -254,3 +254,25 @@ def test_the_next_request_after_a_failure_is_a_plain_finished_line(
     assert client.get("/api/ann/tasks", **auth).status_code == 200
     events = [line["event"] for line in lines(json_logs) if line["logger"] == "edge.requestlog"]
     assert events == ["request_failed", "request_finished"]
+
+
+def test_records_skip_what_no_line_shows(client: Client) -> None:
+    """edge.logs.configure_structlog (run by settings) turns off what ``logging`` would collect
+    for every record and no line of ours shows: thread and process names, the calling frame."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign,assignment]
+    logger = logging.getLogger("edge.requestlog")
+    logger.addHandler(handler)
+    try:
+        assert client.get("/api/health").status_code == 200
+    finally:
+        logger.removeHandler(handler)
+    (record,) = [r for r in records if r.msg and "request_finished" in str(r.msg)]
+    assert (record.threadName, record.processName) == (None, None)
+    assert (record.pathname, record.lineno, record.funcName) == (
+        "(unknown file)",
+        0,
+        "(unknown function)",
+    )
+    assert record.process is not None  # kept: gunicorn's own lines show it
