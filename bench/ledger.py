@@ -43,6 +43,9 @@ ROUTES = {
     "get": ("GET", "/api/{user}/tasks/{id}", ""),
     "list": ("GET", "/api/{user}/tasks?limit=20", ""),
     "toggle": ("PATCH", "/api/{user}/tasks/{id}/complete", ""),
+    # The same body every time: after the first it changes nothing (the version stays), but
+    # each one still runs the whole UPDATE … RETURNING, as a changing PATCH does.
+    "patch": ("PATCH", "/api/{user}/tasks/{id}", '{"title": "ledger patch", "priority": "low"}'),
     "create": ("POST", "/api/{writer}/tasks", '{"title": "ledger", "priority": "high"}'),
 }
 

@@ -11,7 +11,7 @@ domain's errors (``tasks.errors``); ``tasks.api`` turns them into HTTP.
 import datetime
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -45,26 +45,37 @@ def update_returning(tasks: TaskQuerySet, values: Mapping[str, Any]) -> list[Tas
     """``tasks.update(**values)`` answering with the rows as this very statement left them.
 
     Django 5.2 has no queryset-level RETURNING for updates, so the UPDATE is compiled the way
-    ``QuerySet.update`` compiles it and Django's own INSERT … RETURNING clause is appended.
-    Measured with bench/writes.py (``make bench``; 2,000 sequential toggles of one row, two
-    rounds, on a 2-core machine shared with other test runs, so the spread is wide). PostgreSQL
-    15 over loopback: this one statement 5.4 to 7.6 ms per write, SELECT … FOR UPDATE + UPDATE
-    + SELECT in one transaction 8.8 to 12.5 ms (two more round trips, the row lock held across
-    them). SQLite: 2.1 to 3.3 ms either way (no row locks; one commit each).
+    ``QuerySet.update`` compiles it and Django's own INSERT … RETURNING clause is appended; the
+    returned columns go through the fields' database converters and ``Model.from_db``, as
+    ``SQLInsertCompiler.execute_sql`` and a normal read do. Measured with bench/writes.py
+    (``make bench``; 2,000 sequential toggles of one row, two rounds, on a 2-core machine shared
+    with other test runs, so the spread is wide). PostgreSQL 15 over loopback: this one statement
+    5.4 to 7.6 ms per write, SELECT … FOR UPDATE + UPDATE + SELECT in one transaction 8.8 to
+    12.5 ms (two more round trips, the row lock held across them). SQLite: 2.1 to 3.3 ms either
+    way (no row locks; one commit each). Reading the rows through ``tasks.raw()`` instead costs
+    more CPU per write (docs/PERFORMANCE.md, round two: the write paths).
     """
     using = router.db_for_write(Task)
+    connection = connections[using]
     # chain(klass) returns a klass instance; the stubs only know it as a Query.
     query = cast(UpdateQuery, tasks.query.chain(UpdateQuery))
     query.add_update_values(dict(values))
+    compiler = query.get_compiler(using)
     try:
-        sql, params = query.get_compiler(using).as_sql()
+        sql, params = compiler.as_sql()
     except EmptyResultSet:  # e.g. version__in=set(): an If-Match no version can satisfy
         return []
-    returning, returning_params = connections[using].ops.return_insert_columns(
-        Task._meta.concrete_fields
-    )
-    # RawQuerySet applies the fields' database converters, as a normal read would.
-    return list(tasks.raw(f"{sql} {returning}", (*params, *returning_params), using=using))
+    fields = Task._meta.concrete_fields
+    returning, returning_params = connection.ops.return_insert_columns(fields)
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} {returning}", (*params, *returning_params))
+        rows: Iterable[list[Any]] = cursor.fetchall()
+    # What SQLite stores as text (timestamps, dates) and as 0/1 comes back typed.
+    converters = compiler.get_converters([field.get_col(Task._meta.db_table) for field in fields])
+    if converters:
+        rows = compiler.apply_converters(rows, converters)
+    names = [field.attname for field in fields]
+    return [Task.from_db(using, names, row) for row in rows]
 
 
 def _write(*, user_id: str, task_id: int, versions: Versions, values: dict[str, Any]) -> Task:
