@@ -102,6 +102,38 @@ class TestUpdate:
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("due_date", [None, datetime.date(2026, 12, 1)], ids=["no-due", "due"])
+def test_update_returning_answers_what_a_read_answers(
+    make_task: TaskFactory, due_date: datetime.date | None
+) -> None:
+    """The returned columns go through the fields' converters (SQLite stores timestamps and
+    dates as text, booleans as 0/1): the task is typed exactly as a normal read types it."""
+    task = make_task(due_date=due_date, description="d", priority="high")
+    tasks = Task.objects.for_user(task.user_id).filter(pk=task.pk)
+    [written] = services.update_returning(tasks, {"completed": True, "version": 5})
+    read = tasks.get()
+
+    def typed(task: Task) -> list[tuple[str, type, Any]]:
+        return [(f.attname, type(v := getattr(task, f.attname)), v) for f in fields]
+
+    fields = Task._meta.concrete_fields
+    assert typed(written) == typed(read)
+    assert (written.completed, written.version, written.due_date) == (True, 5, due_date)
+    assert written.created_at == task.created_at
+    assert written.created_at.tzinfo is not None
+    assert (written._state.adding, written._state.db) == (False, read._state.db)
+
+
+@pytest.mark.django_db
+def test_update_returning_without_a_possible_row_runs_nothing(
+    django_assert_num_queries: Any,
+) -> None:
+    with django_assert_num_queries(0):
+        nothing = Task.objects.for_user("ann").filter(version__in=set())
+        assert services.update_returning(nothing, {"completed": True}) == []
+
+
+@pytest.mark.django_db
 def test_set_completed_to_its_current_value_keeps_the_etag(make_task: TaskFactory) -> None:
     task = make_task(completed=True)
     same = services.complete_task(user_id=task.user_id, task_id=task.pk, completed=True)
