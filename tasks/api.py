@@ -126,7 +126,7 @@ def create_task(
     user_id: UserId,
     payload: TaskIn,
     idempotency_key: IdempotencyKey = None,
-) -> Status[dict[str, Any]]:
+) -> Status[Task]:
     owner = owner_id(request)
     try:
         created = services.create_task(
@@ -141,7 +141,8 @@ def create_task(
         "api:task", kwargs={"user_id": owner, "task_id": created.task.pk}
     )
     response["ETag"] = created.etag
-    return Status(HTTPStatus.CREATED, TaskOut.model_validate(created.task).model_dump(mode="json"))
+    # The response schema (TaskOut) validates and renders the task, once.
+    return Status(HTTPStatus.CREATED, created.task)
 
 
 @router.get(

@@ -304,6 +304,26 @@ class TestComplete:
         assert api.call("PATCH", api.url(424242, "/complete")).status_code == 404
 
 
+@pytest.mark.parametrize("due_date", [None, "2026-12-01"], ids=["no-due", "due"])
+def test_every_write_answers_the_bytes_a_read_answers(api: TasksApi, due_date: str | None) -> None:
+    """Create, PATCH, PUT and the toggle render the task exactly as a GET right after them."""
+
+    def assert_answers_as_read(written: Any, status: int) -> None:
+        read = api.call("GET", api.url(task_id))
+        assert written.status_code == status, written.content
+        assert (written.content, written["ETag"]) == (read.content, read["ETag"])
+
+    body = {"title": " Buy milk ", "description": "2 l", "priority": "high", "due_date": due_date}
+    created = api.call("POST", api.url(), body)
+    task_id = created.json()["id"]
+    assert_answers_as_read(created, 201)
+    patch = {"title": "Buy bread", "due_date": due_date}
+    assert_answers_as_read(api.call("PATCH", api.url(task_id), patch), 200)
+    put = {"title": "Buy rice", "completed": True}
+    assert_answers_as_read(api.call("PUT", api.url(task_id), put), 200)
+    assert_answers_as_read(api.call("PATCH", api.url(task_id, "/complete")), 200)
+
+
 @pytest.mark.parametrize(
     ("method", "suffix", "body"),
     [
