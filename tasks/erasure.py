@@ -52,7 +52,11 @@ def erase_user(user_id: str) -> Erased:
 
 def erased_at(user_id: str) -> datetime.datetime | None:
     """When ``user_id``'s data was last erased, if ever."""
-    return ErasedUser.objects.for_user(user_id).values_list("erased_at", flat=True).first()
+    try:
+        # get(), not first(): one row per user at most, so no ORDER BY to build (LIMIT 21).
+        return ErasedUser.objects.for_user(user_id).values_list("erased_at", flat=True).get()
+    except ErasedUser.DoesNotExist:
+        return None
 
 
 def ensure_not_erased(user_id: str, *, issued_at: float | None) -> None:

@@ -48,7 +48,9 @@ def test_one_task(
 def test_create(api: TasksApi, django_assert_num_queries: Any) -> None:
     # The create's transaction (a savepoint inside the test's: SAVEPOINT, RELEASE), the user's
     # lock (PostgreSQL only; on SQLite the transaction is the lock), the erased-user check, the
-    # TASKS_PER_USER_MAX count, the insert. Outside a test: BEGIN ... COMMIT (tasks.limits).
+    # TASKS_PER_USER_MAX check (is there a cap-th task?), the insert. Outside a test: BEGIN ...
+    # COMMIT (tasks.limits). The two checks stay two statements: docs/PERFORMANCE.md, round two:
+    # the write paths.
     lock = 1 if connection.vendor == "postgresql" else 0
     with django_assert_num_queries(2 + lock + 3):
         assert api.call("POST", api.url(), {"title": "t"}).status_code == 201
