@@ -46,7 +46,7 @@ def ensure_room_for_task(user_id: str) -> None:
     Only a decision under ``lock_user_tasks``: without it a parallel create can pass too.
     """
     limit = settings.TASKS_PER_USER_MAX
-    # Is there a limit-th task? SELECT … LIMIT 1 OFFSET limit − 1 reads at most `limit` index
+    # Is there a limit-th task? SELECT … LIMIT 1 OFFSET limit - 1 reads at most `limit` index
     # entries however many there are, as a capped count would, and costs less CPU to build
     # than COUNT(*) over a LIMIT subquery (docs/PERFORMANCE.md, round two: the write paths).
     if Task.objects.for_user(user_id)[limit - 1 :].exists():
