@@ -70,7 +70,7 @@ def update_returning(tasks: TaskQuerySet, values: Mapping[str, Any]) -> list[Tas
     with connection.cursor() as cursor:
         cursor.execute(f"{sql} {returning}", (*params, *returning_params))
         rows: Iterable[list[Any]] = cursor.fetchall()
-    # What SQLite stores as text (timestamps, dates) and as 0/1 comes back typed.
+    # Typed as a read types them (SQLite: aware timestamps, dates, booleans from 0/1).
     converters = compiler.get_converters([field.get_col(Task._meta.db_table) for field in fields])
     if converters:
         rows = compiler.apply_converters(rows, converters)
