@@ -62,7 +62,7 @@ ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/
     HOST=0.0.0.0 \
     PORT=8000 \
     GUNICORN_WORKER_CLASS=gthread \
-    GUNICORN_THREADS=2 \
+    GUNICORN_THREADS=4 \
     PROMETHEUS_MULTIPROC_DIR=/tmp/todo-api-metrics
 USER 10001:10001
 EXPOSE 8000

@@ -15,9 +15,9 @@ bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 #   keeps no connection alive: run it behind nginx (which buffers slow clients and keeps its
 #   own client connections open), as gunicorn's documentation advises.
 #   GUNICORN_THREADS > 1 turns gthread back on (gunicorn switches by itself), and so does
-#   GUNICORN_WORKER_CLASS=gthread: the container image's default (with 2 threads: 4 cost the
-#   list a fifth to a third of its throughput), for when nothing buffers in front
-#   (docs/DEPLOY.md, "Containers").
+#   GUNICORN_WORKER_CLASS=gthread: the container image's default (4 threads: a new connection
+#   holds a thread until its request arrives, so silent clients must not take them all), for
+#   when nothing buffers in front (docs/DEPLOY.md, "Containers").
 # - 2 x cores + 1 workers: a worker waiting on PostgreSQL leaves the core to another.
 # - preload_app: the app is imported once in the master; a worker that max_requests
 #   recycles is a fork of it (milliseconds) instead of a fresh Django start (about a second
